@@ -1,0 +1,1 @@
+"""kshell's builtin plugins, each registered through the ``kshell`` entry-point group."""
