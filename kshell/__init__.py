@@ -89,6 +89,17 @@ class Command:
     description: str = ""
     read_only: bool = False
     """True when the command changes nothing; recipes' ``--dry-run`` runs it."""
+    passthrough: bool = False
+    """No parsing: every word after the name arrives as ``args.args`` (raw tools)."""
+
+
+def raw_tool(tool: str, help: str) -> Command:
+    """The raw form of a wrapped tool: ``etcdctl …`` runs the pinned binary as typed."""
+
+    def run(session: Session, args: argparse.Namespace) -> int:
+        return session.run(tool, args.args, terminal=session.interactive).status
+
+    return Command(tool, help, run, passthrough=True)
 
 
 @dataclass(frozen=True)
@@ -224,9 +235,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> st
     """Align ``rows`` under ``headers`` in columns two spaces apart."""
     cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells
-    )
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
 
 
 __all__ = [
@@ -244,5 +253,6 @@ __all__ = [
     "ToolEnv",
     "ToolResult",
     "format_table",
+    "raw_tool",
     "hookimpl",
 ]

@@ -71,8 +71,15 @@ def home(tmp_path, monkeypatch):
     """An isolated KSHELL_HOME; the seed's endpoint variables unset."""
     h = tmp_path / "kshell-home"
     monkeypatch.setenv("KSHELL_HOME", str(h))
-    for var in ("ETCDCTL_PEERS", "FLEETCTL_ENDPOINT", "FLEETCTL_TUNNEL", "KUBERNETES_MASTER",
-                "KSHELL_PLUGINS", "KSHELL_CONTEXT", "KSHELL_MIRROR"):
+    for var in (
+        "ETCDCTL_PEERS",
+        "FLEETCTL_ENDPOINT",
+        "FLEETCTL_TUNNEL",
+        "KUBERNETES_MASTER",
+        "KSHELL_PLUGINS",
+        "KSHELL_CONTEXT",
+        "KSHELL_MIRROR",
+    ):
         monkeypatch.delenv(var, raising=False)
     return h
 

@@ -18,7 +18,8 @@ ETCDCTL = Tool(
             f"{_BASE}/etcd-v0.4.6-darwin-amd64.zip", "zip", "etcd-v0.4.6-darwin-amd64/etcdctl"
         ),
         "windows-amd64": Release(
-            f"{_BASE}/etcd-v0.4.6-windows-amd64.zip", "zip",
+            f"{_BASE}/etcd-v0.4.6-windows-amd64.zip",
+            "zip",
             "etcd-v0.4.6-windows-amd64/etcdctl.exe",
         ),  # fmt: skip
     },

@@ -11,7 +11,8 @@ FLEETCTL = Tool(
     help="fleet's command-line client",
     releases={
         "linux-amd64": Release(
-            f"{_BASE}/fleet-v0.8.1-linux-amd64.tar.gz", "tar.gz",
+            f"{_BASE}/fleet-v0.8.1-linux-amd64.tar.gz",
+            "tar.gz",
             "fleet-v0.8.1-linux-amd64/fleetctl",
         ),  # fmt: skip
         "darwin-amd64": Release(

@@ -1,0 +1,5 @@
+import sys
+
+from kshell.cli import main
+
+sys.exit(main())

@@ -1,0 +1,103 @@
+"""``kshell``: the interactive shell, ``-c LINE``, lines on stdin, ``--sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import kshell
+
+USAGE = "kshell [--context NAME] [--sandbox] [-c LINE]"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kshell",
+        description="One shell for CoreOS clusters running fleet, rudder and Kubernetes.",
+        epilog="Inside the shell, `help` lists the commands.",
+    )
+    p.add_argument("--version", action="version", version=f"kshell {kshell.__version__}")
+    p.add_argument("-c", dest="line", metavar="LINE", help="run one command line and exit")
+    p.add_argument("--context", metavar="NAME", help="use this context (not saved)")
+    p.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start a throwaway local etcd and use a `sandbox` context pointing at it",
+    )
+    return p
+
+
+def _stdin_lines(session, stream) -> int:
+    """Run lines from a pipe, stopping at the first failure like `sh -e`."""
+    from kshell.dispatch import execute
+
+    status = 0
+    for number, line in enumerate(stream, 1):
+        line = line.rstrip("\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        status = execute(session, line)
+        if status != 0:
+            session.warn(f"<stdin>:{number}: `{line.strip()}` failed with status {status}")
+            return status
+        if session.exit_requested:
+            break
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from kshell.config import ConfigError
+    from kshell.session import open_session
+
+    sandbox = None
+    try:
+        if args.sandbox:
+            from kshell.sandbox import EtcdServer, SandboxError
+
+            try:
+                sandbox = EtcdServer().start()
+            except SandboxError as e:
+                print(f"kshell: {e}", file=sys.stderr)
+                return 69
+            os.environ["KSHELL_SANDBOX_URL"] = sandbox.url
+        interactive = args.line is None and sys.stdin.isatty() and sys.stdout.isatty()
+        try:
+            session = open_session(context_name=args.context, interactive=interactive)
+            if sandbox is not None:
+                _use_sandbox(session, sandbox.url)
+        except ConfigError as e:
+            print(f"kshell: {e.message}", file=sys.stderr)
+            return 78
+        except kshell.CommandError as e:
+            print(f"kshell: {e.message}", file=sys.stderr)
+            return e.status
+        for problem in session.host.load_errors():
+            session.warn(f"kshell: {problem} (see `plugins`)")
+        if args.line is not None:
+            from kshell.dispatch import execute
+
+            return execute(session, args.line)
+        if not interactive:
+            return _stdin_lines(session, sys.stdin)
+        from kshell.repl import repl
+
+        return repl(session)
+    except KeyboardInterrupt:
+        print("kshell: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _use_sandbox(session, url: str) -> None:
+    """Point a `sandbox` context at the throwaway etcd, for this run only."""
+    from kshell.context import ActiveContext
+
+    stored = {k: url for k, s in session.host.settings.items() if k == "etcd.endpoint"}
+    stored.update({k: url for k in session.host.settings if k in ("fleet.endpoint",)})
+    session.config.contexts["sandbox"] = stored
+    session.context = ActiveContext("sandbox", stored, session.host.settings)
+    session.warn(f"kshell: sandbox etcd at {url}; it and its data go away when you exit")

@@ -1,0 +1,105 @@
+"""One line grammar for the prompt, ``kshell -c``, piped stdin and recipes.
+
+A line is split like a POSIX shell line, matched against the command table
+(longest name first) and parsed by the command's own parser. Every outcome is
+an exit status; nothing raises to the caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import shlex
+from typing import TYPE_CHECKING
+
+from kshell import CommandError
+from kshell.table import HelpShown, UsageError
+
+if TYPE_CHECKING:
+    from kshell.session import ShellSession
+
+EX_USAGE = 2
+EX_NOTFOUND = 127
+EX_SOFTWARE = 70
+EX_INTERRUPTED = 130
+
+
+def split(line: str) -> list[str]:
+    return shlex.split(line, comments=True)
+
+
+def suggest(names: list[str], words: list[str]) -> list[str]:
+    """Up to three command names close to what was typed."""
+    scored = []
+    for name in names:
+        typed = " ".join(words[: len(name.split())])
+        ratio = difflib.SequenceMatcher(None, typed, name).ratio()
+        if ratio >= 0.6:
+            scored.append((ratio, name))
+    return [name for _, name in sorted(scored, reverse=True)[:3]]
+
+
+def execute(session: ShellSession, line: str) -> int:
+    """Run one line; return its exit status. Never raises (but for SystemExit)."""
+    try:
+        words = split(line)
+    except ValueError as e:
+        session.warn(f"kshell: cannot split the line: {e} (check quotes and trailing \\)")
+        return EX_USAGE
+    if not words:
+        return 0
+    table = session.host.commands
+    found = table.match(words)
+    if found is None:
+        hint = suggest(table.all_names(), words)
+        if table.is_group(tuple(words[:1])):
+            subs = ", ".join(sorted(table.children(tuple(words[:1]))))
+            if len(words) == 1:
+                session.warn(f"kshell: `{words[0]}` needs a subcommand: {subs}")
+                return EX_USAGE
+            more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
+            session.warn(f"kshell: unknown command `{words[0]} {words[1]}`; {more}")
+            return EX_NOTFOUND
+        more = f"; did you mean: {', '.join(hint)}?" if hint else "; type `help` for the list"
+        session.warn(f"kshell: unknown command `{words[0]}`{more}")
+        return EX_NOTFOUND
+    entry, used = found
+    cmd = entry.command
+    rest = words[used:]
+    if cmd.passthrough:
+        args = argparse.Namespace(args=rest)
+    else:
+        try:
+            args = table.parser(entry).parse_args(rest)
+        except UsageError as e:
+            if table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-"):
+                typed = " ".join(words[: used + 1])
+                hint = suggest(table.all_names(), words)
+                more = f"; did you mean: {', '.join(hint)}?" if hint else ""
+                session.warn(f"kshell: unknown command `{typed}`{more}")
+                return EX_NOTFOUND
+            session.warn(e.usage.rstrip())
+            session.warn(f"{cmd.name}: error: {e.message}")
+            return EX_USAGE
+        except HelpShown:
+            session.echo(table.parser(entry).format_help().rstrip())
+            return 0
+    try:
+        status = cmd.handler(session, args)
+    except CommandError as e:
+        session.warn(f"{cmd.name}: {e.message}")
+        return e.status
+    except KeyboardInterrupt:
+        session.warn(f"{cmd.name}: interrupted")
+        return EX_INTERRUPTED
+    except Exception as e:
+        where = session.log_exception(cmd.name)
+        session.warn(f"{cmd.name}: internal error: {type(e).__name__}: {e} (details in {where})")
+        return EX_SOFTWARE
+    finally:
+        if not cmd.read_only:
+            session.invalidate()
+    try:
+        return int(status or 0)
+    except (TypeError, ValueError):
+        return 0

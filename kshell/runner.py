@@ -1,0 +1,225 @@
+"""The one place a wrapped tool is run.
+
+Resolve the binary (explicit path in config, the pinned install, then PATH with a
+warning when its version differs from the pin), build argv (never a shell
+string), apply the context's environment, run it with ``sh``, stream or capture
+its output, and return its exit status. Ctrl-C stops the tool, not the shell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kshell import CommandError, Tool, ToolResult
+
+if TYPE_CHECKING:
+    from kshell.session import ShellSession
+
+EX_TIMEOUT = 124
+EX_INTERRUPTED = 130
+EX_NOT_EXECUTABLE = 126
+
+
+@dataclass(frozen=True)
+class Resolved:
+    path: str
+    how: str  # "config", "pinned", "PATH"
+
+
+def probe_version(path: str, tool: Tool) -> str | None:
+    """The version the binary reports, or None when it cannot tell."""
+    import subprocess
+
+    try:
+        out = subprocess.run([path, *tool.version_args], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(tool.version_pattern, out.stdout + out.stderr)
+    return m.group(1) if m else None
+
+
+class Runner:
+    def __init__(self, session: ShellSession) -> None:
+        self.session = session
+        self._resolved: dict[str, Resolved] = {}
+        self._warned: set[str] = set()
+
+    # -- resolution ----------------------------------------------------------
+
+    def resolve(self, name: str) -> Resolved:
+        if name in self._resolved:
+            return self._resolved[name]
+        session = self.session
+        tool = session.host.tools.get(name)
+        explicit = session.config.binaries.get(name)
+        if explicit:
+            if not os.access(explicit, os.X_OK):
+                raise CommandError(
+                    f"{name}: configured binary {explicit} is missing or not executable; "
+                    f"fix it with `bin use {name} PATH` or `bin install {name}`",
+                    EX_NOT_EXECUTABLE,
+                )
+            found = Resolved(explicit, "config")
+        else:
+            found = self._pinned_or_path(name, tool)
+        self._resolved[name] = found
+        return found
+
+    def _pinned_or_path(self, name: str, tool: Tool | None) -> Resolved:
+        session = self.session
+        if tool is not None:
+            try:
+                from kshell.install import installed_path
+            except ImportError:
+                installed_path = None  # type: ignore[assignment]
+            if installed_path is not None:
+                path = installed_path(tool)
+                if path is not None:
+                    return Resolved(str(path), "pinned")
+        on_path = shutil.which(name)
+        if on_path:
+            if tool is not None and name not in self._warned:
+                self._warned.add(name)
+                version = probe_version(on_path, tool)
+                if version != tool.version:
+                    session.warn(
+                        f"kshell: using {on_path} ({name} {version or 'unknown version'}), "
+                        f"not the pinned {tool.version}; `bin install {name}` installs the pin"
+                    )
+            return Resolved(on_path, "PATH")
+        if tool is None:
+            raise CommandError(f"{name}: not found on PATH and no plugin pins it", 127)
+        try:
+            from kshell.install import ToolError, ensure_tool
+        except ImportError as e:
+            raise CommandError(f"{name} {tool.version} is not installed", 127) from e
+        try:
+            path = ensure_tool(
+                tool,
+                interactive=session.interactive,
+                allow_install=session.install_missing,
+                mirror=os.environ.get("KSHELL_MIRROR") or session.config.mirror,
+            )
+        except ToolError as e:
+            raise CommandError(e.message, 127) from e
+        return Resolved(str(path), "pinned")
+
+    # -- running -------------------------------------------------------------
+
+    def argv(self, name: str, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+        """The exact argv and the environment additions for running ``name``."""
+        toolenv = self.session.host.tool_env(name, self.session.context)
+        path = self.resolve(name).path
+        return [path, *toolenv.args, *args], dict(toolenv.env)
+
+    def run(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        capture: bool = False,
+        terminal: bool = False,
+        timeout: float | None = None,
+        input: str | None = None,
+    ) -> ToolResult:
+        session = self.session
+        if session.dry_run:
+            toolenv = session.host.tool_env(name, session.context)
+            shown = [name, *toolenv.args, *args]
+            env = " ".join(f"{k}={v}" for k, v in sorted(toolenv.env.items()))
+            session.echo(f"+ {env + ' ' if env else ''}{' '.join(map(_quote, shown))}")
+            return ToolResult(0, argv=shown)
+        argv, extra = self.argv(name, args)
+        env = {**os.environ, **extra}
+        import sh  # ~90 ms: only when a tool actually runs
+
+        command = sh.Command(argv[0])
+        kwargs: dict[str, object] = dict(
+            _env=env, _ok_code=list(range(256)), _timeout=timeout, _tty_out=False
+        )
+        out_parts: list[str] = []
+        err_parts: list[str] = []
+        if terminal and sys.stdin.isatty():
+            kwargs["_fg"] = True
+        elif capture:
+            kwargs.update(_out=out_parts.append, _err=err_parts.append)
+        else:
+            kwargs.update(_out=_writer(session.out), _err=_writer(session.err))
+        if input is not None and not kwargs.get("_fg"):
+            kwargs["_in"] = input
+        elif not kwargs.get("_fg"):
+            kwargs["_in"] = ""
+        if not kwargs.get("_fg"):
+            kwargs["_bg"] = True
+            kwargs["_bg_exc"] = False
+            kwargs["_new_session"] = False
+        try:
+            proc = command(*argv[1:], **kwargs)
+            if not kwargs.get("_fg"):
+                try:
+                    proc.wait()
+                except KeyboardInterrupt:
+                    _stop(proc)
+                    return ToolResult(EX_INTERRUPTED, "".join(out_parts), "".join(err_parts), argv)
+            status = proc.exit_code
+        except KeyboardInterrupt:
+            return ToolResult(EX_INTERRUPTED, "".join(out_parts), "".join(err_parts), argv)
+        except sh.TimeoutException:
+            session.warn(f"{name}: no answer after {timeout:g}s; stopped it")
+            return ToolResult(EX_TIMEOUT, "".join(out_parts), "".join(err_parts), argv)
+        except sh.SignalException as e:
+            status = 128 + abs(e.exit_code)
+        except sh.CommandNotFound as e:
+            raise CommandError(f"{name}: cannot run {argv[0]}: not found", 127) from e
+        except PermissionError as e:
+            raise CommandError(f"{name}: cannot run {argv[0]}: {e.strerror}", 126) from e
+        except OSError as e:
+            raise CommandError(f"{name}: cannot run {argv[0]}: {e.strerror}", 126) from e
+        if status is not None and status < 0:
+            status = 128 + abs(status)
+        return ToolResult(status or 0, "".join(out_parts), "".join(err_parts), argv)
+
+
+def _writer(stream) -> Callable[[str], None]:
+    def write(chunk: str) -> None:
+        stream.write(chunk)
+        stream.flush()
+
+    return write
+
+
+def _stop(proc) -> None:
+    """Stop a tool after Ctrl-C: it usually has the SIGINT already; escalate if not."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        if not proc.process.is_alive()[0]:
+            break
+        try:
+            proc.signal(sig)
+        except OSError:
+            break
+        _wait(proc, 1.0)
+    try:
+        proc.wait()
+    except Exception:  # the signal's exit is expected here
+        pass
+
+
+def _wait(proc, seconds: float) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.process.is_alive()[0]:
+        time.sleep(0.02)
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)

@@ -1,0 +1,330 @@
+"""The shell's own commands: help, context, use, env, plugins, status, doctor, history, exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING
+
+from kshell import Candidate, Command, CommandError, format_table, hookimpl
+
+if TYPE_CHECKING:
+    from kshell.session import ShellSession
+
+
+# -- help ----------------------------------------------------------------------
+
+
+def _help(session: ShellSession, args: argparse.Namespace) -> int:
+    table = session.host.commands
+    if args.command:
+        entry = table.get(" ".join(args.command))
+        if entry is not None:
+            if entry.command.passthrough:
+                session.echo(f"{entry.command.name} ARGS...  {entry.command.help}")
+            else:
+                session.echo(table.parser(entry).format_help().rstrip())
+            return 0
+        children = table.children(tuple(args.command))
+        if not children:
+            raise CommandError(f"no command `{' '.join(args.command)}`; type `help`", 2)
+        rows = [(f"{' '.join(args.command)} {w}", h) for w, h in sorted(children.items())]
+        session.echo(format_table(["COMMAND", "DESCRIPTION"], rows))
+        return 0
+    rows = [(e.command.name, e.command.help) for e in table]
+    session.echo(format_table(["COMMAND", "DESCRIPTION"], rows))
+    session.echo("\n`help COMMAND` or `COMMAND --help` for its arguments.")
+    return 0
+
+
+def _complete_command(session: ShellSession, prefix: str):
+    return [
+        Candidate(w, h)
+        for w, h in sorted(session.host.commands.children(()).items())
+        if w.startswith(prefix)
+    ]
+
+
+# -- contexts --------------------------------------------------------------------
+
+
+def _context_show(session: ShellSession, args: argparse.Namespace) -> int:
+    ctx = session.context
+    rows = []
+    for key in sorted(set(session.host.settings) | set(ctx.stored)):
+        source = ctx.source(key)
+        rows.append((key, ctx.shown(key), source))
+    session.echo(f"context: {ctx.name}  (config: {session.config.path})")
+    session.echo(format_table(["SETTING", "VALUE", "FROM"], rows))
+    for key in sorted(session.host.settings):
+        if ctx.source(key).startswith("env ") and key in ctx.stored:
+            env = session.host.settings[key].env
+            session.echo(f"note: {env} overrides the stored {key}; unset it to use the context")
+    return 0
+
+
+def _context_list(session: ShellSession, args: argparse.Namespace) -> int:
+    for name in sorted(session.config.contexts):
+        mark = "*" if name == session.context.name else " "
+        session.echo(f"{mark} {name}")
+    return 0
+
+
+def _validated(session: ShellSession, key: str, value: str) -> str:
+    setting = session.host.settings.get(key)
+    if setting is None:
+        known = ", ".join(sorted(session.host.settings)) or "none (no plugins loaded)"
+        raise CommandError(f"unknown setting `{key}`; known settings: {known}", 2)
+    if setting.choices and value not in setting.choices:
+        raise CommandError(f"{key} must be one of: {', '.join(setting.choices)}", 2)
+    if setting.validate:
+        try:
+            value = setting.validate(value)
+        except ValueError as e:
+            raise CommandError(f"invalid {key}: {e}", 2) from e
+    return value
+
+
+def _context_set(session: ShellSession, args: argparse.Namespace) -> int:
+    name = args.context or session.context.name
+    value = _validated(session, args.key, args.value)
+
+    def mutate(raw: dict) -> None:
+        contexts = raw.setdefault("contexts", {}) or {}
+        raw["contexts"] = contexts
+        settings = contexts.get(name) or {}
+        settings[args.key] = value
+        contexts[name] = settings
+
+    session.update_config(mutate)
+    setting = session.host.settings[args.key]
+    shown = "****" if setting.secret else value
+    session.echo(f"{name}: {args.key} = {shown}")
+    return 0
+
+
+def _context_unset(session: ShellSession, args: argparse.Namespace) -> int:
+    name = session.context.name
+
+    def mutate(raw: dict) -> None:
+        ((raw.get("contexts") or {}).get(name) or {}).pop(args.key, None)
+
+    session.update_config(mutate)
+    return 0
+
+
+def _context_add(session: ShellSession, args: argparse.Namespace) -> int:
+    if args.name in session.config.contexts:
+        raise CommandError(f"context `{args.name}` exists; `use {args.name}` switches to it", 1)
+    values = {}
+    for pair in args.set or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise CommandError(f"--set takes KEY=VALUE, not `{pair}`", 2)
+        values[key] = _validated(session, key, value)
+
+    def mutate(raw: dict) -> None:
+        raw["contexts"] = raw.get("contexts") or {}
+        raw["contexts"][args.name] = values
+
+    session.update_config(mutate)
+    session.echo(f"added context {args.name}; `use {args.name}` switches to it")
+    return 0
+
+
+def _context_delete(session: ShellSession, args: argparse.Namespace) -> int:
+    if args.name == session.context.name:
+        raise CommandError("cannot delete the current context; `use` another one first", 1)
+    if args.name not in session.config.contexts:
+        raise CommandError(f"no context named `{args.name}`", 1)
+    session.update_config(lambda raw: (raw.get("contexts") or {}).pop(args.name, None))
+    return 0
+
+
+def _use(session: ShellSession, args: argparse.Namespace) -> int:
+    session.use(args.name)
+    session.echo(f"now using context {args.name}")
+    return 0
+
+
+def _complete_context(session: ShellSession, prefix: str):
+    return [n for n in sorted(session.config.contexts) if n.startswith(prefix)]
+
+
+def _complete_setting(session: ShellSession, prefix: str):
+    return [
+        Candidate(k, s.help)
+        for k, s in sorted(session.host.settings.items())
+        if k.startswith(prefix)
+    ]
+
+
+# -- env -------------------------------------------------------------------------
+
+
+def _env(session: ShellSession, args: argparse.Namespace) -> int:
+    names = args.tool or sorted(session.host.tools)
+    secret_envs = {s.env for s in session.host.settings.values() if s.secret and s.env}
+    for name in names:
+        toolenv = session.host.tool_env(name, session.context)
+        session.echo(f"{name}:")
+        for key, value in sorted(toolenv.env.items()):
+            session.echo(f"  {key}={'****' if key in secret_envs else value}")
+        if toolenv.args:
+            session.echo(f"  flags: {' '.join(toolenv.args)}")
+        if not toolenv.env and not toolenv.args:
+            session.echo("  (nothing from the context)")
+    return 0
+
+
+def _complete_tool(session: ShellSession, prefix: str):
+    return [
+        Candidate(n, t.help) for n, t in sorted(session.host.tools.items()) if n.startswith(prefix)
+    ]
+
+
+# -- plugins, status, doctor -------------------------------------------------------
+
+
+def _plugins(session: ShellSession, args: argparse.Namespace) -> int:
+    infos = [p for p in session.host.plugins.values() if args.all or not p.core]
+    if args.json:
+        data = [
+            {
+                "name": p.name,
+                "version": p.version,
+                "package": p.package,
+                "core": p.core,
+                "hooks": p.hooks,
+                "errors": p.errors,
+            }
+            for p in infos
+        ]
+        session.echo(json.dumps(data, indent=2))
+        return 0
+    rows = [
+        (p.name, p.version or "-", ",".join(h.removeprefix("kshell_") for h in p.hooks) or "-",
+         "; ".join(p.errors) or "ok")
+        for p in infos
+    ]  # fmt: skip
+    session.echo(format_table(["PLUGIN", "VERSION", "HOOKS", "STATE"], rows))
+    return 0
+
+
+def _status(session: ShellSession, args: argparse.Namespace) -> int:
+    session.echo(f"context: {session.context.name}")
+    for owner, lines in session.host.call_each("kshell_status", session=session):
+        for line in lines or ():
+            session.echo(f"{owner}: {line}")
+    for problem in session.host.load_errors():
+        session.echo(problem)
+    return 0
+
+
+def _doctor(session: ShellSession, args: argparse.Namespace) -> int:
+    worst = 0
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for owner, checks in session.host.call_each("kshell_checks", session=session):
+        for check in checks or ():
+            line = f"[{marks.get(check.status, check.status)}] {owner}: {check.name}"
+            if check.detail:
+                line += f": {check.detail}"
+            session.echo(line)
+            if check.status != "ok" and check.fix:
+                session.echo(f"       fix: {check.fix}")
+            worst = max(worst, {"ok": 0, "warn": 0, "fail": 1}.get(check.status, 0))
+    for problem in session.host.load_errors():
+        session.echo(f"[FAIL] {problem}")
+        worst = 1
+    return worst
+
+
+# -- history, exit -------------------------------------------------------------------
+
+
+def _history(session: ShellSession, args: argparse.Namespace) -> int:
+    from kshell.history import read_history
+
+    entries = read_history()
+    for n, line in enumerate(entries[-args.n :] if args.n else entries, 1):
+        session.echo(f"{n:5}  {line}")
+    return 0
+
+
+def _exit(session: ShellSession, args: argparse.Namespace) -> int:
+    session.exit_requested = True
+    return 0
+
+
+@hookimpl
+def kshell_commands(register) -> None:
+    register(Command(
+        "help", "Show the commands, or one command's arguments", _help,
+        arguments=lambda p: p.add_argument("command", nargs="*", help="command name"),
+        completers={"command": _complete_command}, read_only=True,
+    ))  # fmt: skip
+    register(
+        Command(
+            "context", "Show the current context (secrets masked)", _context_show, read_only=True
+        )
+    )
+    register(Command("context list", "List the contexts", _context_list, read_only=True))
+
+    def set_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("key", help="setting name, e.g. etcd.endpoint")
+        p.add_argument("value", help="new value")
+        p.add_argument("--context", help="change this context instead of the current one")
+
+    register(Command(
+        "context set", "Change a setting of the current context (validated)", _context_set,
+        arguments=set_args, completers={"key": _complete_setting, "context": _complete_context},
+    ))  # fmt: skip
+    register(Command(
+        "context unset", "Remove a setting from the current context (back to its default)",
+        _context_unset, arguments=lambda p: p.add_argument("key"),
+        completers={"key": _complete_setting},
+    ))  # fmt: skip
+
+    def add_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("name")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="initial setting")
+
+    register(Command("context add", "Create a context", _context_add, arguments=add_args))
+    register(Command(
+        "context delete", "Delete a context", _context_delete,
+        arguments=lambda p: p.add_argument("name"), completers={"name": _complete_context},
+    ))  # fmt: skip
+    register(Command(
+        "use", "Switch to another context", _use,
+        arguments=lambda p: p.add_argument("name"), completers={"name": _complete_context},
+    ))  # fmt: skip
+    register(Command(
+        "env", "Show exactly the environment and flags each wrapped tool gets", _env,
+        arguments=lambda p: p.add_argument("tool", nargs="*"),
+        completers={"tool": _complete_tool}, read_only=True,
+    ))  # fmt: skip
+
+    def plugin_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.add_argument("--all", action="store_true", help="include the core's own plugins")
+
+    register(
+        Command(
+            "plugins",
+            "List plugins, their hooks and load errors",
+            _plugins,
+            arguments=plugin_args,
+            read_only=True,
+        )
+    )
+    register(Command("status", "One screen on the current cluster", _status, read_only=True))
+    register(
+        Command(
+            "doctor", "Check the setup and the cluster; says how to fix", _doctor, read_only=True
+        )
+    )
+    register(Command(
+        "history", "Show the command history", _history, read_only=True,
+        arguments=lambda p: p.add_argument("-n", type=int, default=0, help="last N only"),
+    ))  # fmt: skip
+    register(Command("exit", "Leave the shell (Ctrl-D does too)", _exit, read_only=True))
