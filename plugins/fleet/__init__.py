@@ -1,0 +1,1 @@
+"""fleet plugin (in progress)."""

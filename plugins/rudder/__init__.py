@@ -1,0 +1,1 @@
+"""rudder plugin (in progress)."""
