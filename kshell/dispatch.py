@@ -36,7 +36,10 @@ def suggest(names: list[str], words: list[str]) -> list[str]:
         ratio = difflib.SequenceMatcher(None, typed, name).ratio()
         if ratio >= 0.6:
             scored.append((ratio, name))
-    return [name for _, name in sorted(scored, reverse=True)[:3]]
+    if not scored:
+        return []
+    best = max(scored)[0]  # keep only the near-best: "demo ad" should not offer "demo fail"
+    return [name for ratio, name in sorted(scored, reverse=True)[:3] if ratio >= best - 0.1]
 
 
 def execute(session: ShellSession, line: str) -> int:

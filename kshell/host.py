@@ -109,7 +109,7 @@ class PluginHost:
     def call_each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
         """Call ``hook`` on each plugin separately; a raising plugin is recorded, not fatal."""
         caller = getattr(self.pm.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order
             try:
                 yield impl.plugin_name, impl.function(**kwargs)
             except Exception as e:
@@ -129,7 +129,7 @@ class PluginHost:
             ("kshell_commands", lambda owner: lambda c: self._add_command(c, owner)),
         ):
             caller = getattr(self.pm.hook, hook)
-            for impl in reversed(caller.get_hookimpls()):
+            for impl in caller.get_hookimpls():  # registration order: core first
                 try:
                     impl.function(register=sink(impl.plugin_name))
                 except Exception as e:

@@ -1,0 +1,3 @@
+"""A plugin whose import fails: kshell must report it and keep working."""
+
+raise RuntimeError("this plugin is broken on purpose")
