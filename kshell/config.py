@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from kshell import paths
-from kshell.atomic import write_atomic
 
 DEFAULT_CONTEXT = "default"
 
@@ -104,6 +103,8 @@ def update_config(mutate: Callable[[dict[str, Any]], None], path: Path | None = 
         raw = _read_raw(path)  # raises on a malformed file: never overwrite it
         mutate(raw)
         import yaml
+
+        from kshell.atomic import write_atomic
 
         write_atomic(path, yaml.safe_dump(raw, sort_keys=False, default_flow_style=False), 0o600)
     return load_config(path)

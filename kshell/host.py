@@ -24,11 +24,17 @@ CORE_PLUGINS = ("kshell.shell_commands", "kshell.bin_commands")
 @dataclass
 class PluginInfo:
     name: str
-    version: str = ""
     package: str = ""
     core: bool = False
     hooks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    distribution: str = ""
+
+    @property
+    def version(self) -> str:
+        from kshell.entrypoints import dist_version
+
+        return dist_version(self.distribution)
 
 
 def _describe(e: BaseException) -> str:
@@ -61,18 +67,14 @@ class PluginHost:
             self._register(module, PluginInfo(modname.rsplit(".", 1)[-1], core=True))
         only = os.environ.get("KSHELL_PLUGINS") if only is None else only
         wanted = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
-        from importlib.metadata import entry_points
+        from kshell import entrypoints
 
-        for ep in entry_points(group="kshell"):
+        for ep in entrypoints.kshell_entry_points():
             if ep.name in self.plugins or (wanted is not None and ep.name not in wanted):
                 continue
-            info = PluginInfo(ep.name, package=ep.value)
-            dist = getattr(ep, "dist", None)
-            if dist is not None:
-                info.version = dist.version
-                info.package = dist.metadata["Name"] or ep.value
+            info = PluginInfo(ep.name, package=ep.value, distribution=ep.dist)
             try:
-                plugin = ep.load()
+                plugin = entrypoints.load(ep)
             except BaseException as e:  # noqa: BLE001 - any import failure is the plugin's
                 if isinstance(e, KeyboardInterrupt):
                     raise

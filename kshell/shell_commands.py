@@ -193,7 +193,8 @@ def _plugins(session: ShellSession, args: argparse.Namespace) -> int:
             {
                 "name": p.name,
                 "version": p.version,
-                "package": p.package,
+                "distribution": p.distribution,
+                "module": p.package,
                 "core": p.core,
                 "hooks": p.hooks,
                 "errors": p.errors,
