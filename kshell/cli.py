@@ -8,8 +8,6 @@ import sys
 
 import kshell
 
-USAGE = "kshell [--context NAME] [--sandbox] [-c LINE]"
-
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -25,7 +23,39 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start a throwaway local etcd and use a `sandbox` context pointing at it",
     )
+    sub = p.add_subparsers(dest="subcommand", metavar="run")
+    run = sub.add_parser("run", help="replay a recipe file of kshell commands")
+    run.add_argument("recipe", help="a .ksh file")
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
+    run.add_argument("--dry-run", action="store_true", help="print each tool's argv, run none")
+    run.add_argument(
+        "--from",
+        dest="start",
+        type=int,
+        default=0,
+        metavar="LINE",
+        help="resume at this line of the recipe",
+    )
+    run.add_argument("--quiet", action="store_true", help="do not echo each line")
+    run.add_argument(
+        "--install-missing", action="store_true", help="install missing pinned tools without asking"
+    )
     return p
+
+
+def _recipe(session, args) -> int:
+    from pathlib import Path
+
+    from kshell.recipes import run_recipe
+
+    variables = {}
+    for pair in args.var:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            session.warn(f"kshell run: --var takes NAME=VALUE, not `{pair}`")
+            return 2
+        variables[name] = value
+    return run_recipe(session, Path(args.recipe), variables, start=args.start, quiet=args.quiet)
 
 
 def _stdin_lines(session, stream) -> int:
@@ -62,9 +92,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"kshell: {e}", file=sys.stderr)
                 return 69
             os.environ["KSHELL_SANDBOX_URL"] = sandbox.url
-        interactive = args.line is None and sys.stdin.isatty() and sys.stdout.isatty()
+        recipe = args.subcommand == "run"
+        interactive = (
+            args.line is None and not recipe and sys.stdin.isatty() and sys.stdout.isatty()
+        )
         try:
-            session = open_session(context_name=args.context, interactive=interactive)
+            session = open_session(
+                context_name=args.context,
+                interactive=interactive,
+                dry_run=recipe and args.dry_run,
+                install_missing=recipe and args.install_missing,
+            )
             if sandbox is not None:
                 _use_sandbox(session, sandbox.url)
         except ConfigError as e:
@@ -75,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             return e.status
         for problem in session.host.load_errors():
             session.warn(f"kshell: {problem} (see `plugins`)")
+        if recipe:
+            return _recipe(session, args)
         if args.line is not None:
             from kshell.dispatch import execute
 

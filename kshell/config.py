@@ -74,7 +74,10 @@ def _mapping(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
 
 def load_config(path: Path | None = None) -> Config:
     path = path or paths.config_file()
-    raw = _read_raw(path)
+    return _parse(_read_raw(path), path)
+
+
+def _parse(raw: dict[str, Any], path: Path) -> Config:
     contexts: dict[str, dict[str, str]] = {}
     for name, settings in _mapping(path, raw, "contexts").items():
         settings = settings or {}
@@ -93,9 +96,18 @@ def load_config(path: Path | None = None) -> Config:
     )
 
 
-def update_config(mutate: Callable[[dict[str, Any]], None], path: Path | None = None) -> Config:
-    """Apply ``mutate`` to the raw mapping under a lock and write it back atomically."""
+def update_config(
+    mutate: Callable[[dict[str, Any]], None], path: Path | None = None, *, write: bool = True
+) -> Config:
+    """Apply ``mutate`` to the raw mapping under a lock and write it back atomically.
+
+    With ``write=False`` (dry runs) the result is returned and nothing is written.
+    """
     path = path or paths.config_file()
+    if not write:
+        raw = _read_raw(path)
+        mutate(raw)
+        return _parse(raw, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     from filelock import FileLock
 
@@ -107,4 +119,4 @@ def update_config(mutate: Callable[[dict[str, Any]], None], path: Path | None = 
         from kshell.atomic import write_atomic
 
         write_atomic(path, yaml.safe_dump(raw, sort_keys=False, default_flow_style=False), 0o600)
-    return load_config(path)
+    return _parse(raw, path)

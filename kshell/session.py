@@ -61,7 +61,8 @@ class ShellSession:
 
     def update_config(self, mutate: Callable[[dict[str, Any]], None]) -> None:
         try:
-            self.config = update_config(mutate, self.config.path)
+            # A dry run changes the session's view only: later lines see the change.
+            self.config = update_config(mutate, self.config.path, write=not self.dry_run)
         except ConfigError as e:
             raise CommandError(e.message, 78) from e
         except OSError as e:
