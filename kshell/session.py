@@ -43,6 +43,9 @@ class ShellSession:
         self.cache = SWRCache()
         self.runner = Runner(self)
         self.exit_requested = False
+        if context_name is None and config.current not in config.contexts:
+            self.warn(f"kshell: the current context `{config.current}` is gone; using default")
+            context_name = "default"
         self.context = self._context(context_name or config.current)
 
     # -- contexts ------------------------------------------------------------
