@@ -55,7 +55,9 @@ class ReleaseServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> ReleaseServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -550,3 +550,11 @@ def test_url_paths_of_the_pins():
         for platform, release in tool.releases.items()
     }
     assert got == expected
+
+
+def test_leftovers_of_a_killed_install_are_cleaned(rig):
+    stale = rig.home / "cache" / "bin" / ".tmp-fleetctl-0.8.1-linux-amd64-dead"
+    stale.mkdir(parents=True)
+    (stale / "download-fleet-v0.8.1-linux-amd64.tar.gz").write_bytes(b"partial")
+    install(FLEETCTL, log=rig.log.append)
+    assert not stale.exists()
