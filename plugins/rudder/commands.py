@@ -1,0 +1,307 @@
+"""The ``rudder …`` commands: config, config set, subnets, units."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from kshell import Command, CommandError, Session, format_table
+
+from . import netconf, units
+from .store import CONFIG_KEY, SUBNETS_KEY, CompareFailed, Etcd, KeyExists
+
+CREATE_HINT = "rudder config set --network 10.0.0.0/16"
+
+
+# -- rudder config ----------------------------------------------------------------------
+
+
+def _show_config(session: Session, cfg: netconf.NetConfig) -> None:
+    def note(key: str) -> str:
+        return "" if key in cfg.given else "  (default)"
+
+    rows = [
+        ("network", f"{cfg.network}"),
+        ("subnet length", f"/{cfg.subnet_len}{note('SubnetLen')}"),
+        ("subnet min", f"{cfg.subnet_min}{note('SubnetMin')}"),
+        ("subnet max", f"{cfg.subnet_max}{note('SubnetMax')}"),
+        ("hosts", f"{cfg.subnet_count} (one /{cfg.subnet_len} each)"),
+        ("backend", f"{cfg.backend}{note('Backend')}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        session.echo(f"{key.ljust(width)}  {value}")
+    for remark in cfg.notes:
+        session.echo(f"note: {remark}")
+
+
+def config_show(session: Session, args: argparse.Namespace) -> int:
+    raw = Etcd(session).get(CONFIG_KEY)
+    if session.dry_run:
+        return 0
+    if raw is None:
+        if args.json:
+            session.echo(json.dumps({"key": CONFIG_KEY, "present": False}))
+        session.warn(f"no rudder network config at {CONFIG_KEY}; create it with `{CREATE_HINT}`")
+        return 1
+    try:
+        cfg = netconf.parse_config(raw)
+    except netconf.NetConfigError as e:
+        if args.json:
+            data = {"key": CONFIG_KEY, "present": True, "raw": raw, "problems": e.problems}
+            session.echo(json.dumps(data, indent=2))
+        else:
+            session.echo(f"{CONFIG_KEY}: {raw}")
+            for problem in e.problems:
+                session.echo(f"problem: {problem}")
+            session.echo("fix: rudder config set --network CIDR … --force")
+        return 1
+    if args.json:
+        data = {"key": CONFIG_KEY, "present": True, "raw": raw, **cfg.as_dict(), "problems": []}
+        session.echo(json.dumps(data, indent=2))
+    else:
+        _show_config(session, cfg)
+    return 0
+
+
+# -- rudder config set -----------------------------------------------------------------------
+
+
+def config_set(session: Session, args: argparse.Namespace) -> int:
+    try:
+        new = netconf.build_config(
+            args.network, args.subnet_len, args.subnet_min, args.subnet_max, args.backend
+        )
+    except netconf.NetConfigError as e:
+        for problem in e.problems[:-1]:
+            session.warn(f"rudder config set: {problem}")
+        raise CommandError(e.problems[-1], 2) from None
+    value = new.to_json()
+    etcd = Etcd(session)
+    if session.dry_run:
+        etcd.mk(CONFIG_KEY, value)
+        return 0
+    old = etcd.get(CONFIG_KEY)
+    if old is None:
+        try:
+            etcd.mk(CONFIG_KEY, value)
+        except KeyExists:
+            raise CommandError(f"{CONFIG_KEY} was created meanwhile; look again") from None
+        session.echo(f"created {CONFIG_KEY}: {value}")
+        return 0
+    try:
+        current = netconf.parse_config(old)
+    except netconf.NetConfigError:
+        current = None
+    if current is not None and current.effective() == new.effective():
+        session.echo(f"unchanged: {CONFIG_KEY} already says the same ({old})")
+        return 0
+    if not args.force:
+        session.warn(f"{CONFIG_KEY} holds a different config:")
+        session.warn(f"  current: {old}")
+        session.warn(f"  wanted:  {value}")
+        session.warn(
+            "replace it with --force; every node's rudder must then be restarted, and "
+            "leases from the old network expire on their own"
+        )
+        return 1
+    try:
+        etcd.swap(CONFIG_KEY, old, value)
+    except CompareFailed as e:
+        raise CommandError(e.message) from None
+    session.echo(f"replaced {CONFIG_KEY}: {old} -> {value}")
+    session.echo("restart rudder.service (then docker.service) on every node to use it")
+    return 0
+
+
+# -- rudder subnets ---------------------------------------------------------------------
+
+
+def read_leases(etcd: Etcd) -> list[netconf.Lease]:
+    leases = []
+    for node in etcd.leaves(SUBNETS_KEY):
+        leases.append(
+            netconf.Lease(
+                subnet=netconf.lease_subnet(node.key),
+                key=node.key,
+                public_ip=netconf.lease_public_ip(node.value),
+                ttl=node.ttl,
+            )
+        )
+    return sorted(leases, key=lambda x: (x.subnet is None, x.subnet or 0, x.key))
+
+
+def subnets(session: Session, args: argparse.Namespace) -> int:
+    leases = read_leases(Etcd(session))
+    if session.dry_run:
+        return 0
+    if args.json:
+        data = [
+            {
+                "subnet": str(lease.subnet) if lease.subnet else None,
+                "key": lease.key,
+                "public_ip": lease.public_ip,
+                "ttl": lease.ttl,
+            }
+            for lease in leases
+        ]
+        session.echo(json.dumps(data, indent=2))
+        return 0
+    if not leases:
+        session.echo(f"no leases under {SUBNETS_KEY} (no rudder has started yet)")
+        return 0
+    rows = [
+        (
+            str(lease.subnet) if lease.subnet else lease.key.rsplit("/", 1)[-1] + " (?)",
+            lease.public_ip or "?",
+            netconf.format_duration(lease.ttl),
+        )
+        for lease in leases
+    ]
+    session.echo(format_table(["SUBNET", "PUBLIC IP", "EXPIRES IN"], rows))
+    return 0
+
+
+# -- rudder units ------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` via a temp file and a rename; False when unchanged."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return True
+
+
+def render_units(session: Session, args: argparse.Namespace) -> int:
+    where = args.etcd or session.context.get("etcd.endpoint")
+    if not where:
+        raise CommandError(
+            "no etcd endpoint: pass --etcd URL (e.g. http://10.1.1.245:4001) "
+            "or set the context's etcd.endpoint",
+            2,
+        )
+    try:
+        etcd = units.normalise_endpoint(where)
+        if args.format == "fleet":
+            files = units.unit_files(etcd, args.metadata)
+        else:
+            files = {"rudder-cloud-config.yml": units.cloud_config(etcd)}
+    except ValueError as e:
+        raise CommandError(str(e), 2) from None
+    if units.is_loopback(etcd):
+        session.warn(
+            f"note: {etcd} is each node's own loopback; the seed's nodes reach etcd at its "
+            "address, e.g. --etcd http://10.1.1.245:4001"
+        )
+    if not args.output:
+        for i, (name, text) in enumerate(files.items()):
+            if len(files) > 1:
+                session.echo(("\n" if i else "") + f"# {name}")
+            session.echo(text.rstrip("\n"))
+        return 0
+    out = Path(args.output).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            changed = _write_atomic(out / name, text)
+            session.echo(f"{'wrote' if changed else 'unchanged'} {out / name}")
+    except OSError as e:
+        raise CommandError(f"cannot write to {out}: {e.strerror or e}", 74) from None
+    if args.format == "fleet":
+        session.echo(f"start them with: fleetctl start {out}/rudder.service {out}/docker.service")
+    return 0
+
+
+def _complete_endpoint(session: Session, prefix: str) -> list[str]:
+    current = session.context.get("etcd.endpoint")
+    return [current] if current and current.startswith(prefix) else []
+
+
+# -- registration --------------------------------------------------------------------------
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the config as JSON")
+
+
+def _set_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--network", required=True, metavar="CIDR", help="the overlay network, e.g. 10.0.0.0/16"
+    )
+    p.add_argument(
+        "--subnet-len",
+        type=int,
+        metavar="N",
+        help="each host's subnet prefix length (default 24; prefix+1 for a /24 or smaller)",
+    )
+    p.add_argument("--subnet-min", metavar="A", help="first subnet handed out, e.g. 10.0.1.0")
+    p.add_argument("--subnet-max", metavar="B", help="last subnet handed out, e.g. 10.0.255.0")
+    p.add_argument("--backend", choices=netconf.BACKENDS, help="packet transport (udp)")
+    p.add_argument("--force", action="store_true", help="replace a different existing config")
+
+
+def _subnets_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the leases as JSON")
+
+
+def _units_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--etcd",
+        metavar="URL",
+        help="etcd endpoint rudder uses (default: the context's etcd.endpoint)",
+    )
+    p.add_argument(
+        "--format",
+        choices=units.FORMATS,
+        default="cloud-config",
+        help="a cloud-config coreos.units snippet, or unit files for fleet",
+    )
+    p.add_argument("--output", metavar="DIR", help="write the files into DIR instead of printing")
+    p.add_argument(
+        "--metadata",
+        default=units.DEFAULT_METADATA,
+        metavar="K=V",
+        help="fleet MachineMetadata of the nodes (fleet format; '' for every machine)",
+    )
+
+
+COMMANDS = [
+    Command(
+        "rudder config", "Show rudder's network config, checked", config_show,
+        arguments=_config_args, read_only=True,
+    ),
+    Command(
+        "rudder config set", "Create rudder's network config (validated)", config_set,
+        arguments=_set_args,
+        description="Write /coreos.com/network/config. Creates it when absent, does nothing "
+        "when the same, and replaces a different one only with --force.",
+    ),
+    Command(
+        "rudder subnets", "List the subnet leases: subnet, public IP, time left", subnets,
+        arguments=_subnets_args, read_only=True,
+    ),
+    Command(
+        "rudder units", "Render rudder.service and docker.service for the nodes", render_units,
+        arguments=_units_args, completers={"etcd": _complete_endpoint},
+    ),
+]  # fmt: skip
