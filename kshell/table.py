@@ -27,6 +27,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(message, self.format_usage())
 
+    def print_help(self, file=None) -> None:  # type: ignore[override]
+        # The caller prints the help to the session's stream; argparse would use stdout.
+        raise HelpShown()
+
     def exit(self, status: int = 0, message: str | None = None):  # type: ignore[override]
         if message:
             raise UsageError(message.strip(), self.format_usage())
