@@ -1,0 +1,151 @@
+"""The interactive shell: a prompt_toolkit prompt around :func:`kshell.dispatch.execute`.
+
+Completion while typing (from the command table and parsers), fish-style
+suggestions and Ctrl-R search over a persistent history, the context in the
+prompt and its endpoints in the bottom toolbar. Ctrl-C clears the line (or stops
+the running command), Ctrl-D or ``exit`` leaves with status 0.
+
+prompt_toolkit is imported here only: ``kshell -c`` and recipes never load it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kshell.session import ShellSession
+
+# Settings worth seeing at a glance, in this order, when a plugin provides them.
+TOOLBAR_SETTINGS = ("etcd.endpoint", "fleet.endpoint", "fleet.tunnel", "kube.master")
+
+
+def prompt_text(session: ShellSession) -> str:
+    return f"kshell:{session.context.name}> "
+
+
+def toolbar_parts(session: ShellSession, last_status: int = 0) -> list[tuple[str, str]]:
+    """The bottom toolbar as (style, text) fragments: context, endpoints, last failure."""
+    parts: list[tuple[str, str]] = [
+        ("class:toolbar.label", " context "),
+        ("class:toolbar.context", session.context.name),
+    ]
+    settings = session.host.settings
+    for key in TOOLBAR_SETTINGS:
+        setting = settings.get(key)
+        if setting is None:
+            continue
+        try:
+            value = session.context.get(key)
+        except Exception:
+            continue
+        if not value:
+            continue
+        if setting.secret:
+            value = "****"
+        parts += [("class:toolbar.label", f"  {key} "), ("class:toolbar.value", value)]
+    if last_status:
+        parts += [("class:toolbar.status", f"  status {last_status} ")]
+    return parts
+
+
+def _make_history(session: ShellSession):
+    """A prompt_toolkit History over :mod:`kshell.history` (redacting, crash-safe).
+
+    The file is read in prompt_toolkit's loader thread, so a long history never
+    delays the first prompt.
+    """
+    from prompt_toolkit.history import History, ThreadedHistory
+
+    def redacted(line: str) -> str:
+        from kshell import history
+
+        return history.redact(line, history.secret_settings(session.host.settings.items()))
+
+    class KshellHistory(History):
+        warned = False
+
+        def load_history_strings(self):
+            from kshell import history
+
+            try:
+                return reversed(history.load_entries())
+            except OSError:
+                return []
+
+        def store_string(self, string: str) -> None:
+            from kshell import history
+
+            try:
+                history.append_entry(redacted(string))
+            except OSError as e:
+                if not self.warned:
+                    self.warned = True
+                    session.warn(f"kshell: cannot write the history file: {e}")
+
+    class RedactingHistory(ThreadedHistory):
+        def append_string(self, string: str) -> None:
+            # What Up, Ctrl-R and the suggestions offer is what the file holds: no secrets.
+            super().append_string(redacted(string))
+
+    return RedactingHistory(KshellHistory())
+
+
+def _make_completer(session: ShellSession):
+    """The completer, run in a thread; :mod:`kshell.completion` loads on first use."""
+    from prompt_toolkit.completion import Completer, ThreadedCompleter
+
+    class LazyCompleter(Completer):
+        inner = None
+
+        def get_completions(self, document, complete_event):
+            if self.inner is None:
+                from kshell.completion import KshellCompleter
+
+                self.inner = KshellCompleter(session)
+            yield from self.inner.get_completions(document, complete_event)
+
+    return ThreadedCompleter(LazyCompleter())
+
+
+def repl(session: ShellSession) -> int:
+    """Read lines and run them until Ctrl-D or ``exit``; returns the shell's exit status."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.styles import Style
+
+    session.interactive = True
+    last = {"status": 0}
+    style = Style.from_dict(
+        {
+            "prompt": "bold",
+            "toolbar.context": "bold",
+            "toolbar.status": "fg:ansired bold",
+        }
+    )
+    prompt = PromptSession(
+        history=_make_history(session),
+        completer=_make_completer(session),
+        complete_while_typing=True,
+        auto_suggest=AutoSuggestFromHistory(),
+        bottom_toolbar=lambda: toolbar_parts(session, last["status"]),
+        style=style,
+        enable_history_search=False,  # Ctrl-R searches; Up recalls
+    )
+    while not session.exit_requested:
+        try:
+            line = prompt.prompt(lambda: [("class:prompt", prompt_text(session))])
+        except KeyboardInterrupt:
+            continue  # Ctrl-C on the prompt: a fresh line
+        except EOFError:
+            break  # Ctrl-D
+        if not line.strip():
+            continue
+        from kshell.dispatch import EX_INTERRUPTED, execute
+
+        try:
+            status = execute(session, line)
+        except KeyboardInterrupt:
+            session.warn("interrupted")
+            status = EX_INTERRUPTED
+        last["status"] = status
+    return 0
