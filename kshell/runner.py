@@ -138,6 +138,8 @@ class Runner:
             return ToolResult(0, argv=shown)
         argv, extra = self.argv(name, args)
         env = {**os.environ, **extra}
+        if terminal and sys.stdin.isatty():
+            return self._run_in_terminal(name, argv, env, timeout)
         import sh  # ~90 ms: only when a tool actually runs
 
         command = sh.Command(argv[0])
@@ -146,9 +148,7 @@ class Runner:
         )
         out_parts: list[str] = []
         err_parts: list[str] = []
-        if terminal and sys.stdin.isatty():
-            kwargs["_fg"] = True
-        elif capture:
+        if capture:
             kwargs.update(_out=out_parts.append, _err=err_parts.append)
         else:
             kwargs.update(_out=_writer(session.out), _err=_writer(session.err))
@@ -185,6 +185,57 @@ class Runner:
         if status is not None and status < 0:
             status = 128 + abs(status)
         return ToolResult(status or 0, "".join(out_parts), "".join(err_parts), argv)
+
+    def _run_in_terminal(
+        self, name: str, argv: list[str], env: dict[str, str], timeout: float | None
+    ) -> ToolResult:
+        """Give the terminal to the tool (watch, ssh, journal -f) until it exits.
+
+        Not sh's ``_fg``: it refuses ``_timeout`` and, on Ctrl-C, leaves the tool
+        unreaped. The tool shares the terminal's process group, so Ctrl-C reaches it
+        too; it is then waited for (escalating if it ignores SIGINT).
+        """
+        import subprocess
+
+        try:
+            proc = subprocess.Popen(argv, env=env)
+        except FileNotFoundError as e:
+            raise CommandError(f"{name}: cannot run {argv[0]}: not found", 127) from e
+        except OSError as e:
+            raise CommandError(f"{name}: cannot run {argv[0]}: {e.strerror}", 126) from e
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_popen(proc)
+            self.session.warn(f"{name}: no answer after {timeout:g}s; stopped it")
+            return ToolResult(EX_TIMEOUT, argv=argv)
+        except KeyboardInterrupt:
+            _stop_popen(proc)
+            return ToolResult(EX_INTERRUPTED, argv=argv)
+        return ToolResult(128 - status if status < 0 else status, argv=argv)
+
+
+def _stop_popen(proc) -> None:
+    """Stop and reap a terminal tool: SIGINT, then SIGTERM, then SIGKILL, a second apart."""
+    import subprocess
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            if proc.poll() is not None:
+                return
+            proc.send_signal(sig)
+            proc.wait(timeout=1.0)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except KeyboardInterrupt:  # another Ctrl-C: go on escalating
+            continue
+        except OSError:
+            break
+    try:
+        proc.wait(timeout=1.0)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
 
 
 def _writer(stream) -> Callable[[str], None]:
