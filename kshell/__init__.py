@@ -180,6 +180,10 @@ class Context(Protocol):
         """The effective value: environment override, stored value, or default."""
         ...
 
+    def source(self, key: str) -> str:
+        """Where the value comes from: ``env VAR``, ``context``, ``default`` or ``unset``."""
+        ...
+
 
 class Session(Protocol):
     """What a handler, completer, status or check hook gets to work with."""
@@ -228,6 +232,10 @@ class Session(Protocol):
 
     def invalidate(self, prefix: str = "") -> None:
         """Forget cached values whose key starts with ``prefix`` (after a change)."""
+        ...
+
+    def state(self, plugin: str) -> dict[str, object]:
+        """A dict that lives as long as the session, for one plugin's own bookkeeping."""
         ...
 
 

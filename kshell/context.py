@@ -31,6 +31,11 @@ class ActiveContext:
         if setting and setting.env:
             value = os.environ.get(setting.env)
             if value:
+                if setting.validate:
+                    try:  # normalise like a stored value; an invalid one is left for doctor
+                        return setting.validate(value)
+                    except ValueError:
+                        pass
                 return value
         if key in self.stored:
             return self.stored[key]

@@ -42,6 +42,14 @@ def suggest(names: list[str], words: list[str]) -> list[str]:
     return [name for ratio, name in sorted(scored, reverse=True)[:3] if ratio >= best - 0.1]
 
 
+def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    """Flags may come anywhere among the positionals, as users type them."""
+    try:
+        return parser.parse_intermixed_args(words)
+    except TypeError:  # parsers with REMAINDER or subparsers cannot intermix
+        return parser.parse_args(words)
+
+
 def execute(session: ShellSession, line: str) -> int:
     """Run one line; return its exit status. Never raises (but for SystemExit)."""
     try:
@@ -73,7 +81,7 @@ def execute(session: ShellSession, line: str) -> int:
         args = argparse.Namespace(args=rest)
     else:
         try:
-            args = table.parser(entry).parse_args(rest)
+            args = _parse(table.parser(entry), rest)
         except UsageError as e:
             if table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-"):
                 typed = " ".join(words[: used + 1])

@@ -43,6 +43,7 @@ class ShellSession:
         self.cache = SWRCache()
         self.runner = Runner(self)
         self.exit_requested = False
+        self._state: dict[str, dict[str, Any]] = {}
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")
             context_name = "default"
@@ -104,6 +105,9 @@ class ShellSession:
 
     def invalidate(self, prefix: str = "") -> None:
         self.cache.invalidate(f"{self.context.name}:{prefix}")
+
+    def state(self, plugin: str) -> dict[str, Any]:
+        return self._state.setdefault(plugin, {})
 
     # -- errors --------------------------------------------------------------
 

@@ -121,6 +121,12 @@ def test_longest_match_and_own_parser(demo):
     assert plugin.seen[0].mode == "diff"
 
 
+def test_flags_may_come_between_positionals(demo):
+    session, out, err, plugin = demo
+    assert execute(session, "demo add 2 --mode diff 3") == 0
+    assert out.getvalue() == "-1\n"
+
+
 def test_shlex_quotes_and_comments(demo):
     session, out, err, _ = demo
     assert execute(session, "demo add '4' \"5\"  # a comment") == 0
