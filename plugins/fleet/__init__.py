@@ -113,7 +113,7 @@ def kshell_checks(session):
     ctx = session.context
     checks = []
     raw = ctx.get("fleet.endpoint")
-    source = ctx.source("fleet.endpoint") if hasattr(ctx, "source") else ""
+    source = ctx.source("fleet.endpoint")
     if raw:
         try:
             settings.one_endpoint(raw)

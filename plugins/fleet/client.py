@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -12,8 +11,6 @@ from . import settings, tables
 from .messages import Stderr, split_stderr
 from .tools import FLEETCTL
 from .version import newer_line
-
-_announced: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -40,10 +37,7 @@ def announce_version(session, err: Stderr) -> None:
         return
     cluster = err.cluster_version or "newer"
     key = (session.context.name, cluster)
-    try:
-        seen = _announced.setdefault(session, set())
-    except TypeError:  # a session object that cannot be weakly referenced
-        seen = set()
+    seen = session.state("fleet").setdefault("announced", set())
     if key in seen:
         return
     seen.add(key)

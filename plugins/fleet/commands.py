@@ -35,11 +35,6 @@ def _completer(name: str):
 # -- arguments --
 
 
-def _intermixed(p: argparse.ArgumentParser) -> None:
-    """Let flags and units mix freely (``fleet start a --no-block b``)."""
-    p.parse_args = p.parse_intermixed_args  # type: ignore[method-assign]
-
-
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -85,17 +80,14 @@ def _state_args(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help=f"seconds to wait for the unit (default {DEFAULT_WAIT:g})",
     )
-    _intermixed(p)
 
 
 def _units_arg(p: argparse.ArgumentParser, nargs="+") -> None:
     p.add_argument("units", nargs=nargs, metavar="UNIT")
-    _intermixed(p)
 
 
 def _submit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("units", nargs="+", metavar="FILE", help="unit files")
-    _intermixed(p)
 
 
 def _unit_arg(p: argparse.ArgumentParser) -> None:
@@ -125,7 +117,6 @@ def _wait_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--interval", type=_positive, default=2.0, metavar="S", help="poll every S (default 2)"
     )
-    _intermixed(p)
 
 
 # -- the table --
