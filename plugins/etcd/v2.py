@@ -1,0 +1,186 @@
+"""A small client of the etcd v2 HTTP API (0.4.6 and 3.x with ``--enable-v2``).
+
+``requests`` is imported inside the functions: loading the plugin must stay cheap.
+Each call tries the endpoints in order and moves on when one cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+_LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|::1)$")
+
+
+class Unreachable(Exception):
+    """No endpoint answered; ``reason`` is short (``connection refused``)."""
+
+    def __init__(self, endpoint: str, reason: str) -> None:
+        super().__init__(f"{endpoint}: {reason}")
+        self.endpoint = endpoint
+        self.reason = reason
+
+
+class NotFound(Exception):
+    """The key (or an API path) does not exist; ``api_missing`` when the path is no v2 API."""
+
+    def __init__(self, key: str, api_missing: bool = False, index: int | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.api_missing = api_missing
+        self.index = index
+
+
+class ServerError(Exception):
+    pass
+
+
+@dataclass
+class Node:
+    key: str
+    dir: bool = False
+    value: str | None = None
+    ttl: int | None = None
+    nodes: list[Node] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.key.rstrip("/").rsplit("/", 1)[-1] or "/"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Node:
+        return cls(
+            key=data.get("key") or "/",
+            dir=bool(data.get("dir")),
+            value=data.get("value"),
+            ttl=data.get("ttl"),
+            nodes=[cls.from_json(n) for n in data.get("nodes") or ()],
+        )
+
+
+def reason(exc: BaseException) -> str:
+    """A short, stable reason for a failed request."""
+    text = str(exc)
+    low = text.lower()
+    import requests
+
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    for needle, short in (
+        ("connection refused", "connection refused"),
+        ("name or service not known", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+        ("temporary failure in name resolution", "unknown host"),
+        ("no route to host", "no route to host"),
+        ("network is unreachable", "network is unreachable"),
+        ("connection reset", "connection reset"),
+        ("certificate verify failed", "TLS certificate not trusted"),
+        ("wrong version number", "TLS handshake failed (http vs https?)"),
+        ("remotedisconnected", "connection closed by the server"),
+        ("connection aborted", "connection closed by the server"),
+    ):
+        if needle in low:
+            return short
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
+    return text.splitlines()[0][:120] if text else type(exc).__name__
+
+
+def key_path(key: str) -> str:
+    """``/v2/keys/<key>`` with the key normalised (leading ``/``, no trailing ``/``)."""
+    key = "/" + key.strip("/")
+    return "/v2/keys" + quote(key if key != "/" else "/", safe="/")
+
+
+class Client:
+    def __init__(self, endpoints: list[str], timeout: float = 3.0) -> None:
+        self.endpoints = endpoints
+        self.timeout = timeout
+        self.answered: str | None = None
+        """The endpoint that answered the last request."""
+
+    def request(self, path: str, params: dict[str, str] | None = None):
+        """GET ``path`` from the first endpoint that answers; returns the response."""
+        import requests
+
+        last: Unreachable | None = None
+        for base in self.endpoints:
+            host = urlsplit(base).hostname or ""
+            # Like Go's http client (etcdctl), never send loopback through a proxy.
+            proxies = {"http": None, "https": None} if _LOOPBACK.match(host) else None
+            try:
+                response = requests.get(
+                    base.rstrip("/") + path, params=params, timeout=self.timeout, proxies=proxies
+                )
+            except requests.RequestException as e:
+                last = Unreachable(base, reason(e))
+                continue
+            self.answered = base
+            return response
+        assert last is not None
+        raise Unreachable(",".join(self.endpoints), last.reason)
+
+    # -- keys ------------------------------------------------------------------
+
+    def get(self, key: str, *, recursive: bool = False, sort: bool = True) -> Node:
+        """The node at ``key`` (children included for a directory)."""
+        params = {"recursive": str(recursive).lower(), "sorted": str(sort).lower()}
+        response = self.request(key_path(key), params)
+        data = _json(response)
+        if response.status_code == 404:
+            if data is None:  # a plain 404 page: the server has no v2 API
+                raise NotFound(key, api_missing=True)
+            raise NotFound(key, index=data.get("index"))
+        if response.status_code != 200 or data is None or "node" not in data:
+            raise ServerError(f"HTTP {response.status_code}: {response.text.strip()[:120]}")
+        return Node.from_json(data["node"])
+
+    # -- cluster ---------------------------------------------------------------
+
+    def version(self) -> str:
+        """The server version: ``0.4.6`` (plain text on 0.4.x) or ``3.5.1`` (JSON on 2.x+)."""
+        response = self.request("/version")
+        text = response.text.strip()
+        data = _json(response)
+        if isinstance(data, dict) and data.get("etcdserver"):
+            return str(data["etcdserver"])
+        m = re.search(r"(\d+\.\d+\.\d+\S*)", text)
+        return m.group(1) if m else text[:40] or "unknown"
+
+    def machines(self) -> list[str]:
+        response = self.request("/v2/machines")
+        if response.status_code != 200:
+            return []
+        return [m.strip() for m in response.text.split(",") if m.strip()]
+
+    def leader(self) -> str:
+        """The leader: its peer URL (0.4.x ``/v2/leader``) or name and id (3.x stats)."""
+        response = self.request("/v2/leader")
+        if response.status_code == 200 and response.text.strip():
+            return response.text.strip()
+        stats = _json(self.request("/v2/stats/self")) or {}
+        leader = (stats.get("leaderInfo") or {}).get("leader")
+        if not leader:
+            return "-"
+        members = (_json(self.request("/v2/members")) or {}).get("members") or []
+        for member in members:
+            if member.get("id") == leader and member.get("name"):
+                return f"{member['name']} ({leader})"
+        return str(leader)
+
+    def v2_enabled(self) -> bool:
+        try:
+            self.get("/")
+        except NotFound as e:
+            return not e.api_missing
+        return True
+
+
+def _json(response) -> Any:
+    try:
+        return json.loads(response.text)
+    except ValueError:
+        return None
