@@ -125,6 +125,8 @@ class Tool:
     version_args: Sequence[str] = ("--version",)
     version_pattern: str = r"(\d+\.\d+(?:\.\d+)?)"
     """Regex whose first group is the version in the tool's version output."""
+    version_env: Mapping[str, str] = field(default_factory=dict)
+    """Environment the version report needs (later etcdctl builds: ``ETCDCTL_API=2``)."""
     help: str = ""
 
 

@@ -44,6 +44,8 @@ def suggest(names: list[str], words: list[str]) -> list[str]:
 
 def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
     """Flags may come anywhere among the positionals, as users type them."""
+    if "--" in words:  # intermixed parsing mishandles `--` before the positionals
+        return parser.parse_args(words)
     try:
         return parser.parse_intermixed_args(words)
     except TypeError:  # parsers with REMAINDER or subparsers cannot intermix

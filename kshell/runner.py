@@ -9,12 +9,12 @@ its output, and return its exit status. Ctrl-C stops the tool, not the shell.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kshell import CommandError, Tool, ToolResult
@@ -35,14 +35,12 @@ class Resolved:
 
 def probe_version(path: str, tool: Tool) -> str | None:
     """The version the binary reports, or None when it cannot tell."""
-    import subprocess
+    from kshell.install.probe import ToolError, reported_version
 
     try:
-        out = subprocess.run([path, *tool.version_args], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
+        return reported_version(tool, Path(path))
+    except ToolError:
         return None
-    m = re.search(tool.version_pattern, out.stdout + out.stderr)
-    return m.group(1) if m else None
 
 
 class Runner:

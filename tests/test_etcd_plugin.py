@@ -137,10 +137,6 @@ def test_set_get_and_values_starting_with_a_dash(sh, etcd):
     assert sh("etcd get --sort /neg") == (0, "-1\n", "")
 
 
-@pytest.mark.xfail(
-    reason="core: parse_intermixed_args (Python < 3.12) rejects `--` before the positionals",
-    strict=False,
-)
 def test_double_dash_before_every_positional(sh, etcd):
     assert sh("etcd set -- /dash -x") == (0, "-x\n", "")
     assert sh("etcd set --ttl 60 -- /dash2 -y") == (0, "-y\n", "")

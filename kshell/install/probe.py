@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import re
 import subprocess
 import time
@@ -28,6 +29,7 @@ def reported_version(tool: Tool, binary: Path, *, timeout: float = TIMEOUT) -> s
                 argv,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
+                env={**os.environ, **tool.version_env},
                 timeout=timeout,
                 check=False,
             )

@@ -24,5 +24,6 @@ ETCDCTL = Tool(
         ),  # fmt: skip
     },
     version_args=("--version",),
+    version_env={"ETCDCTL_API": "2"},  # 0.4.6 ignores it; 2.x/3.x need it for --version
     version_pattern=r"etcdctl version:? v?(\d+\.\d+\.\d+)",
 )
