@@ -285,6 +285,10 @@ class _Collector:
         self.seen: set[str] = set()
         self.out: list[Suggestion] = []
 
+    @property
+    def full(self) -> bool:
+        return len(self.out) >= MAX_CANDIDATES
+
     def add(self, value: str, meta: str = "", *, final: bool = True, prefix: str = "") -> None:
         """Offer ``prefix + value`` for the current word (``final``: a complete word)."""
         word = prefix + value
@@ -342,6 +346,8 @@ def _values(
     try:
         found = completer(session, prefix_text)
         for item in _bounded(found):
+            if into.full:
+                break
             if isinstance(item, Candidate):
                 into.add(item.text, item.meta, prefix=option_prefix)
             elif isinstance(item, str):

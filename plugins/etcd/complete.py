@@ -10,7 +10,7 @@ leaves them out of listings, so the known hidden roots are read directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from kshell import Candidate
 
@@ -45,7 +45,12 @@ def _list(urls: list[str], directory: str) -> list[Entry]:
         return []
     if not node.dir:
         return []
-    return [(child.name, child.dir, child.value or "") for child in node.nodes]
+    return _ordered([(child.name, child.dir, child.value or "") for child in node.nodes])
+
+
+def _ordered(entries: list[Entry]) -> list[Entry]:
+    """Directories first, then keys, each by name: sorted once per fill, not per keystroke."""
+    return sorted(entries, key=lambda e: (not e[1], e[0]))
 
 
 def _hidden(urls: list[str], directory: str) -> list[Entry]:
@@ -78,21 +83,27 @@ def complete_key(session, prefix: str) -> Iterable[Candidate]:
     if last.startswith("_"):  # one more GET per known hidden root in this directory
         entries = session.cached(
             f"etcd.keys+hidden:{where}:{directory}",
-            lambda: _list(urls, directory) + _hidden(urls, directory),
+            lambda: _ordered(_list(urls, directory) + _hidden(urls, directory)),
             ttl=TTL,
         )
     else:
         entries = session.cached(
             f"etcd.keys:{where}:{directory}", lambda: _list(urls, directory), ttl=TTL
         )
-    entries = list({entry[0]: entry for entry in entries or ()}.values())
-    matches = [
-        (name, is_dir, value)
-        for name, is_dir, value in entries
-        if name.startswith(last) and (last.startswith("_") or not name.startswith("_"))
-    ]
-    dirs = sorted((name for name, is_dir, _ in matches if is_dir))
-    keys = sorted(((name, value) for name, is_dir, value in matches if not is_dir))
-    return [Candidate(f"{typed_dir}{name}/", "dir") for name in dirs] + [
-        Candidate(f"{typed_dir}{name}", short(value)) for name, value in keys
-    ]
+    return _candidates(entries or (), typed_dir, last)
+
+
+def _candidates(entries: Iterable[Entry], typed_dir: str, last: str) -> Iterator[Candidate]:
+    """Lazily: the caller stops after the candidates it can show (10 000 keys, one Tab)."""
+    hidden_ok = last.startswith("_")
+    seen: set[str] = set()
+    for name, is_dir, value in entries:
+        if not name.startswith(last) or (name.startswith("_") and not hidden_ok):
+            continue
+        if name in seen:
+            continue
+        seen.add(name)
+        if is_dir:
+            yield Candidate(f"{typed_dir}{name}/", "dir")
+        else:
+            yield Candidate(f"{typed_dir}{name}", short(value))
