@@ -36,10 +36,12 @@ def home_with(config: str = "") -> str:
 
 
 def env_for(home: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ETCDCTL_PEERS", "FLEETCTL_ENDPOINT", "KUBERNETES_MASTER")}
-    env.update(KSHELL_HOME=home, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1",
-               COLUMNS="120", LINES="40")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ETCDCTL_PEERS", "FLEETCTL_ENDPOINT", "KUBERNETES_MASTER")
+    }
+    env.update(KSHELL_HOME=home, TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="120", LINES="40")
     return env
 
 

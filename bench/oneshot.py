@@ -19,8 +19,9 @@ def main() -> None:
     etcd_bin = find_etcd()
     etcdctl = str(__import__("pathlib").Path(etcd_bin).with_name("etcdctl"))
     with EtcdServer(etcd_bin) as etcd:
-        req = urllib.request.Request(f"{etcd.url}/v2/keys/bench/key", data=b"value=hello",
-                                     method="PUT")
+        req = urllib.request.Request(
+            f"{etcd.url}/v2/keys/bench/key", data=b"value=hello", method="PUT"
+        )
         urllib.request.urlopen(req).read()
         home = home_with(
             f"contexts:\n  default:\n    etcd.endpoint: {etcd.url}\n"
@@ -38,12 +39,14 @@ def main() -> None:
             raw_t += timed(lambda: subprocess.run(raw, env=env, capture_output=True), 1)
             ks_t += timed(lambda: subprocess.run(ks, env=env, capture_output=True), 1)
         r, k = median_ms(raw_t), median_ms(ks_t)
-        report([
-            ("raw etcdctl get", f"{r:.0f} ms"),
-            ("kshell -c 'etcd get'", f"{k:.0f} ms"),
-            ("overhead (budget <= 120 ms)", f"{k - r:.0f} ms"),
-            ("ratio", f"{k / r:.2f}"),
-        ])
+        report(
+            [
+                ("raw etcdctl get", f"{r:.0f} ms"),
+                ("kshell -c 'etcd get'", f"{k:.0f} ms"),
+                ("overhead (budget <= 120 ms)", f"{k - r:.0f} ms"),
+                ("ratio", f"{k / r:.2f}"),
+            ]
+        )
 
 
 if __name__ == "__main__":

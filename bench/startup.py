@@ -16,8 +16,9 @@ REPEAT = 15
 
 def to_prompt(argv: list[str], pattern: str, env: dict[str, str]) -> tuple[float, int]:
     t = time.perf_counter()
-    child = pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=30,
-                          dimensions=(40, 120))
+    child = pexpect.spawn(
+        argv[0], argv[1:], env=env, encoding="utf-8", timeout=30, dimensions=(40, 120)
+    )
     child.expect(pattern)
     elapsed = time.perf_counter() - t
     time.sleep(0.3)  # let background refreshes settle before reading RSS
@@ -43,13 +44,15 @@ def main() -> None:
         ks_t.append(t), ks_rss.append(r)
     b, k = median_ms(bare_t), median_ms(ks_t)
     rss = sorted(ks_rss)[len(ks_rss) // 2] / 1024
-    report([
-        ("bare PromptSession to prompt", f"{b:.0f} ms"),
-        ("kshell to prompt", f"{k:.0f} ms"),
-        ("ratio (budget <= 1.30)", f"{k / b:.2f}"),
-        ("bare RSS at prompt", f"{sorted(bare_rss)[len(bare_rss) // 2] / 1024:.1f} MiB"),
-        ("kshell RSS at prompt (budget <= 35 MiB)", f"{rss:.1f} MiB"),
-    ])
+    report(
+        [
+            ("bare PromptSession to prompt", f"{b:.0f} ms"),
+            ("kshell to prompt", f"{k:.0f} ms"),
+            ("ratio (budget <= 1.30)", f"{k / b:.2f}"),
+            ("bare RSS at prompt", f"{sorted(bare_rss)[len(bare_rss) // 2] / 1024:.1f} MiB"),
+            ("kshell RSS at prompt (budget <= 35 MiB)", f"{rss:.1f} MiB"),
+        ]
+    )
 
 
 if __name__ == "__main__":
