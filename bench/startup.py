@@ -35,12 +35,12 @@ def main() -> None:
     env = env_for(home)
     bare = [PYTHON, str(ROOT / "bench" / "bare_prompt.py")]
     kshell = [PYTHON, "-m", "kshell"]
-    to_prompt(kshell, r"> ", env)  # warm the entry-point cache and the page cache
+    to_prompt(kshell, r"kshell:\S+>", env)  # warm the entry-point cache and the page cache
     bare_t, bare_rss, ks_t, ks_rss = [], [], [], []
     for _ in range(REPEAT):  # interleaved so machine load hits both alike
-        t, r = to_prompt(bare, r"bare> ", env)
+        t, r = to_prompt(bare, r"bare>", env)
         bare_t.append(t), bare_rss.append(r)
-        t, r = to_prompt(kshell, r"> ", env)
+        t, r = to_prompt(kshell, r"kshell:\S+>", env)
         ks_t.append(t), ks_rss.append(r)
     b, k = median_ms(bare_t), median_ms(ks_t)
     rss = sorted(ks_rss)[len(ks_rss) // 2] / 1024

@@ -49,6 +49,9 @@ def _read_raw(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the config file: {e}") from e
     if not text.strip():
         return {}
+    cached = _cached_parse(text)
+    if cached is not None:
+        return cached
     import yaml
 
     try:
@@ -62,7 +65,46 @@ def _read_raw(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: the config file must be a mapping of settings")
+    _remember_parse(text, data)
     return data
+
+
+# Importing yaml costs ~20 ms at every start; the parsed file is kept as JSON in the
+# cache directory, keyed by the text's digest, so an unchanged file needs no yaml.
+
+
+def _parse_cache() -> Path:
+    return paths.cache_dir() / "config-parsed.json"
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _cached_parse(text: str) -> dict[str, Any] | None:
+    import json
+
+    try:
+        entry = json.loads(_parse_cache().read_text(encoding="utf-8"))
+        if entry.get("sha256") == _digest(text) and isinstance(entry.get("data"), dict):
+            return entry["data"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def _remember_parse(text: str, data: dict[str, Any]) -> None:
+    import json
+
+    from kshell.atomic import write_atomic
+
+    try:
+        payload = json.dumps({"sha256": _digest(text), "data": data})
+        write_atomic(_parse_cache(), payload, 0o600)
+    except (OSError, TypeError, ValueError):
+        pass  # not JSON-shaped (dates…) or a read-only cache: parse with yaml next time
 
 
 def _mapping(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:

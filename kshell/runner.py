@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,9 +142,9 @@ class Runner:
         import sh  # ~90 ms: only when a tool actually runs
 
         command = sh.Command(argv[0])
-        kwargs: dict[str, object] = dict(
-            _env=env, _ok_code=list(range(256)), _timeout=timeout, _tty_out=False
-        )
+        # No `_timeout` and no `wait(timeout=)`: sh polls both every 100 ms, which
+        # adds up to 100 ms to every run. A timer stops the tool at the deadline instead.
+        kwargs: dict[str, object] = dict(_env=env, _ok_code=list(range(256)), _tty_out=False)
         out_parts: list[str] = []
         err_parts: list[str] = []
         if capture:
@@ -161,11 +162,25 @@ class Runner:
         try:
             proc = command(*argv[1:], **kwargs)
             if not kwargs.get("_fg"):
+                expired = threading.Event()
+                timer = None
+                if timeout is not None:
+                    timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
+                    timer.daemon = True
+                    timer.start()
                 try:
                     proc.wait()
                 except KeyboardInterrupt:
                     _stop(proc)
                     return ToolResult(EX_INTERRUPTED, "".join(out_parts), "".join(err_parts), argv)
+                except sh.SignalException:
+                    if not expired.is_set():
+                        raise
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                if expired.is_set():
+                    raise sh.TimeoutException(EX_TIMEOUT, " ".join(argv))
             status = proc.exit_code
         except KeyboardInterrupt:
             return ToolResult(EX_INTERRUPTED, "".join(out_parts), "".join(err_parts), argv)

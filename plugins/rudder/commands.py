@@ -8,7 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from kshell import Command, CommandError, Session, format_table
+from kshell import CommandError, Session, format_table
 
 from . import netconf, units
 from .store import CONFIG_KEY, SUBNETS_KEY, CompareFailed, Etcd, KeyExists
@@ -235,73 +235,3 @@ def render_units(session: Session, args: argparse.Namespace) -> int:
 def _complete_endpoint(session: Session, prefix: str) -> list[str]:
     current = session.context.get("etcd.endpoint")
     return [current] if current and current.startswith(prefix) else []
-
-
-# -- registration --------------------------------------------------------------------------
-
-
-def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print the config as JSON")
-
-
-def _set_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--network", required=True, metavar="CIDR", help="the overlay network, e.g. 10.0.0.0/16"
-    )
-    p.add_argument(
-        "--subnet-len",
-        type=int,
-        metavar="N",
-        help="each host's subnet prefix length (default 24; prefix+1 for a /24 or smaller)",
-    )
-    p.add_argument("--subnet-min", metavar="A", help="first subnet handed out, e.g. 10.0.1.0")
-    p.add_argument("--subnet-max", metavar="B", help="last subnet handed out, e.g. 10.0.255.0")
-    p.add_argument("--backend", choices=netconf.BACKENDS, help="packet transport (udp)")
-    p.add_argument("--force", action="store_true", help="replace a different existing config")
-
-
-def _subnets_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print the leases as JSON")
-
-
-def _units_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--etcd",
-        metavar="URL",
-        help="etcd endpoint rudder uses (default: the context's etcd.endpoint)",
-    )
-    p.add_argument(
-        "--format",
-        choices=units.FORMATS,
-        default="cloud-config",
-        help="a cloud-config coreos.units snippet, or unit files for fleet",
-    )
-    p.add_argument("--output", metavar="DIR", help="write the files into DIR instead of printing")
-    p.add_argument(
-        "--metadata",
-        default=units.DEFAULT_METADATA,
-        metavar="K=V",
-        help="fleet MachineMetadata of the nodes (fleet format; '' for every machine)",
-    )
-
-
-COMMANDS = [
-    Command(
-        "rudder config", "Show rudder's network config, checked", config_show,
-        arguments=_config_args, read_only=True,
-    ),
-    Command(
-        "rudder config set", "Create rudder's network config (validated)", config_set,
-        arguments=_set_args,
-        description="Write /coreos.com/network/config. Creates it when absent, does nothing "
-        "when the same, and replaces a different one only with --force.",
-    ),
-    Command(
-        "rudder subnets", "List the subnet leases: subnet, public IP, time left", subnets,
-        arguments=_subnets_args, read_only=True,
-    ),
-    Command(
-        "rudder units", "Render rudder.service and docker.service for the nodes", render_units,
-        arguments=_units_args, completers={"etcd": _complete_endpoint},
-    ),
-]  # fmt: skip

@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
-BACKENDS = ("udp",)
+from . import BACKENDS  # one definition, in the plugin module
+
 DEFAULT_SUBNET_LEN = 24
 MAX_SUBNET_LEN = 30
 """A /31 or /32 leaves no address for the docker bridge and its containers."""

@@ -11,7 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 RUDDER_BINARY_URL = "https://storage.googleapis.com/rudder/rudder"
-FORMATS = ("cloud-config", "fleet")
+
 DEFAULT_METADATA = "role=kubernetes"
 """The nodes' fleet metadata in the seed (``metadata: role=kubernetes``)."""
 
