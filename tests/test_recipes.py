@@ -98,3 +98,26 @@ def test_malformed_recipe_is_one_line(home, recipe):
     assert r.stderr.strip() == (f"kshell run: {path}:1: the file ends inside a `\\` continuation")
     r = run(home, str(path.with_name("missing.ksh")))
     assert r.returncode == 2 and "no such recipe file" in r.stderr
+
+
+def test_missing_tool_installs_only_with_install_missing(home, recipe):
+    from httpfixture import ReleaseServer, loopback_env, publish
+    from kshell_plugins.kube.tools import KUBECFG
+
+    server = ReleaseServer().start()
+    try:
+        publish(server, KUBECFG, "linux-amd64")
+        env = loopback_env(os.environ, home, server.url)
+        env["PATH"] = "/usr/bin:/bin"  # no kubecfg of the user's own
+        path = recipe("kubecfg -version\n")
+        r = run(home, str(path), env=env)
+        assert r.returncode == 127
+        assert "kubecfg 0.3 is not installed: run `bin install kubecfg`" in r.stderr
+        assert server.count() == 0  # nothing downloaded without the flag
+        r = run(home, str(path), "--install-missing", env=env)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "Kubernetes v0.3\n"
+        assert "trust on first use" in r.stderr
+        assert server.count() == 1
+    finally:
+        server.stop()
