@@ -102,7 +102,11 @@ class Runner:
         try:
             path = ensure_tool(
                 tool,
-                interactive=session.interactive,
+                # Ask only for a command the user typed: never from a completer's
+                # thread, nor from status/doctor hooks.
+                interactive=session.interactive
+                and not session.hooks_running
+                and threading.current_thread() is threading.main_thread(),
                 allow_install=session.install_missing,
                 mirror=os.environ.get("KSHELL_MIRROR") or session.config.mirror,
             )

@@ -43,6 +43,7 @@ class ShellSession:
         self.cache = SWRCache()
         self.runner = Runner(self)
         self.exit_requested = False
+        self.hooks_running = False  # status/doctor hooks: never stop to ask the user
         self._state: dict[str, dict[str, Any]] = {}
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")

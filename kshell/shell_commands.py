@@ -212,9 +212,17 @@ def _plugins(session: ShellSession, args: argparse.Namespace) -> int:
     return 0
 
 
+def _hook_results(session: ShellSession, hook: str):
+    session.hooks_running = True
+    try:
+        yield from session.host.call_each(hook, session=session)
+    finally:
+        session.hooks_running = False
+
+
 def _status(session: ShellSession, args: argparse.Namespace) -> int:
     session.echo(f"context: {session.context.name}")
-    for owner, lines in session.host.call_each("kshell_status", session=session):
+    for owner, lines in _hook_results(session, "kshell_status"):
         for line in lines or ():
             session.echo(f"{owner}: {line}")
     for problem in session.host.load_errors():
@@ -225,7 +233,7 @@ def _status(session: ShellSession, args: argparse.Namespace) -> int:
 def _doctor(session: ShellSession, args: argparse.Namespace) -> int:
     worst = 0
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
-    for owner, checks in session.host.call_each("kshell_checks", session=session):
+    for owner, checks in _hook_results(session, "kshell_checks"):
         for check in checks or ():
             line = f"[{marks.get(check.status, check.status)}] {owner}: {check.name}"
             if check.detail:

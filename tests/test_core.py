@@ -502,3 +502,30 @@ def test_third_party_plugin_completes(home, thirdparty, monkeypatch):
         for c in completer.get_completions(Document("hello greet m"), None)
     }
     assert got == {"mercury": "closest to the sun", "mars": "the red one"}
+
+
+def test_status_and_doctor_never_ask_to_install(home, monkeypatch):
+    """An interactive session asks before installing only for a command the user typed."""
+
+    class NeedsTool:
+        @hookimpl
+        def kshell_tools(self, register):
+            from kshell import Release
+
+            register(
+                Tool("needed", "1.0", {"linux-amd64": Release("http://127.0.0.1:9/x", "binary")})
+            )
+
+        @hookimpl
+        def kshell_status(self, session):
+            return [f"status {session.run('needed', [], capture=True).status}"]
+
+    def no_questions(*a):
+        raise AssertionError("asked the user from a status hook")
+
+    monkeypatch.setattr("builtins.input", no_questions)
+    monkeypatch.setenv("KSHELL_PLATFORM", "linux-amd64")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    session, out, err = make_session([("needs", NeedsTool())], interactive=True)
+    assert execute(session, "status") == 0
+    assert "needed 1.0 is not installed" in " ".join(session.host.plugins["needs"].errors)
