@@ -107,6 +107,28 @@ def _make_completer(session: ShellSession):
     return ThreadedCompleter(LazyCompleter())
 
 
+def _key_bindings():
+    """Tab with one candidate takes it; a directory (``/coreos.com/``) completes on."""
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @kb.add("tab")
+    def _(event) -> None:
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        if state and len(state.completions) == 1:
+            buffer.apply_completion(state.completions[0])
+            if buffer.document.text_before_cursor.endswith("/"):
+                buffer.start_completion(select_first=False)
+        elif state:
+            buffer.complete_next()
+        else:
+            buffer.start_completion(insert_common_part=True)
+
+    return kb
+
+
 def repl(session: ShellSession) -> int:
     """Read lines and run them until Ctrl-D or ``exit``; returns the shell's exit status."""
     from prompt_toolkit import PromptSession
@@ -130,6 +152,7 @@ def repl(session: ShellSession) -> int:
         bottom_toolbar=lambda: toolbar_parts(session, last["status"]),
         style=style,
         enable_history_search=False,  # Ctrl-R searches; Up recalls
+        key_bindings=_key_bindings(),
     )
     while not session.exit_requested:
         try:

@@ -264,6 +264,21 @@ def test_tab_completes_an_etcd_key(etcd_shells):
 
 @pytest.mark.slow
 @needs_etcd_plugin
+def test_tab_takes_a_single_directory_and_completes_inside_it(etcd_shells):
+    _put(etcd_shells.etcd.url, "/drill/down/leaf", "value-7")
+    sh = etcd_shells()
+    sh.send("etcd get /dri", pause=0.8)
+    sh.send(TAB, pause=0.6)  # the one candidate, /drill/, is taken ...
+    sh.send(TAB, pause=0.6)  # ... and the next Tab goes on inside it: /drill/down/
+    sh.send(TAB, pause=0.6)  # ... and to the only key there
+    out = sh.run("")
+    assert "value-7" in out
+    sh.send(CTRL_D)
+    assert sh.exit_status() == 0
+
+
+@pytest.mark.slow
+@needs_etcd_plugin
 def test_ctrl_c_during_etcd_watch_returns_to_a_working_prompt(etcd_shells):
     _put(etcd_shells.etcd.url, "/watched", "before")
     sh = etcd_shells()
