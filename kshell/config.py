@@ -138,18 +138,18 @@ def _parse(raw: dict[str, Any], path: Path) -> Config:
     )
 
 
-def update_config(
-    mutate: Callable[[dict[str, Any]], None], path: Path | None = None, *, write: bool = True
-) -> Config:
-    """Apply ``mutate`` to the raw mapping under a lock and write it back atomically.
+def read_raw(path: Path | None = None) -> dict[str, Any]:
+    """The file's mapping as written (for dry runs, which change a copy in memory)."""
+    return _read_raw(path or paths.config_file())
 
-    With ``write=False`` (dry runs) the result is returned and nothing is written.
-    """
+
+def parse(raw: dict[str, Any], path: Path | None = None) -> Config:
+    return _parse(raw, path or paths.config_file())
+
+
+def update_config(mutate: Callable[[dict[str, Any]], None], path: Path | None = None) -> Config:
+    """Apply ``mutate`` to the raw mapping under a lock and write it back atomically."""
     path = path or paths.config_file()
-    if not write:
-        raw = _read_raw(path)
-        mutate(raw)
-        return _parse(raw, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     from filelock import FileLock
 

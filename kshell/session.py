@@ -10,7 +10,7 @@ from typing import IO, Any, TypeVar
 
 from kshell import CommandError, ToolResult, paths
 from kshell.cache import SWRCache
-from kshell.config import Config, ConfigError, load_config, update_config
+from kshell.config import Config, ConfigError, load_config, parse, read_raw, update_config
 from kshell.context import ActiveContext
 from kshell.host import PluginHost
 from kshell.runner import Runner
@@ -43,6 +43,7 @@ class ShellSession:
         self.cache = SWRCache()
         self.runner = Runner(self)
         self.exit_requested = False
+        self._dry_raw: dict[str, Any] | None = None
         self.hooks_running = False  # status/doctor hooks: never stop to ask the user
         self._state: dict[str, dict[str, Any]] = {}
         if context_name is None and config.current not in config.contexts:
@@ -66,8 +67,15 @@ class ShellSession:
 
     def update_config(self, mutate: Callable[[dict[str, Any]], None]) -> None:
         try:
-            # A dry run changes the session's view only: later lines see the change.
-            self.config = update_config(mutate, self.config.path, write=not self.dry_run)
+            if self.dry_run:  # change the session's view only: later lines see it
+                import copy
+
+                if self._dry_raw is None:
+                    self._dry_raw = copy.deepcopy(read_raw(self.config.path))
+                mutate(self._dry_raw)
+                self.config = parse(self._dry_raw, self.config.path)
+            else:
+                self.config = update_config(mutate, self.config.path)
         except ConfigError as e:
             raise CommandError(e.message, 78) from e
         except OSError as e:
