@@ -232,23 +232,30 @@ class Runner:
         return ToolResult(128 - status if status < 0 else status, argv=argv)
 
 
-def _stop_popen(proc) -> None:
-    """Stop and reap a terminal tool: SIGINT, then SIGTERM, then SIGKILL, a second apart."""
-    import subprocess
+def _escalate(alive: Callable[[], bool], send: Callable[[int], None]) -> None:
+    """Stop a tool: SIGINT (it usually has it already after Ctrl-C), then SIGTERM, then
+    SIGKILL, about a second apart, until it is gone. A further Ctrl-C goes on escalating."""
+    import time
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         try:
-            if proc.poll() is not None:
+            if not alive():
                 return
-            proc.send_signal(sig)
-            proc.wait(timeout=1.0)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-        except KeyboardInterrupt:  # another Ctrl-C: go on escalating
+            send(sig)
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline and alive():
+                time.sleep(0.02)
+        except KeyboardInterrupt:
             continue
         except OSError:
-            break
+            return
+
+
+def _stop_popen(proc) -> None:
+    """Stop and reap a tool that had the terminal."""
+    import subprocess
+
+    _escalate(lambda: proc.poll() is None, proc.send_signal)
     try:
         proc.wait(timeout=1.0)
     except (subprocess.TimeoutExpired, KeyboardInterrupt):
@@ -264,27 +271,12 @@ def _writer(stream) -> Callable[[str], None]:
 
 
 def _stop(proc) -> None:
-    """Stop a tool after Ctrl-C: it usually has the SIGINT already; escalate if not."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        if not proc.process.is_alive()[0]:
-            break
-        try:
-            proc.signal(sig)
-        except OSError:
-            break
-        _wait(proc, 1.0)
+    """Stop and reap a tool run by sh."""
+    _escalate(lambda: proc.process.is_alive()[0], proc.signal)
     try:
         proc.wait()
     except Exception:  # the signal's exit is expected here
         pass
-
-
-def _wait(proc, seconds: float) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and proc.process.is_alive()[0]:
-        time.sleep(0.02)
 
 
 def _quote(word: str) -> str:
