@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+FAILURE_REST = 1.0  # seconds before a source that failed is asked again
+
 
 class SWRCache:
     def __init__(self, first_wait: float = 0.15) -> None:
         self.first_wait = first_wait
         self._values: dict[str, tuple[float, Any]] = {}
         self._inflight: dict[str, threading.Event] = {}
+        self._failed: dict[str, float] = {}  # a dead source is asked again after a pause
         self._lock = threading.Lock()
 
     def get(self, key: str, load: Callable[[], Any], ttl: float = 10.0) -> Any | None:
@@ -25,7 +28,9 @@ class SWRCache:
         with self._lock:
             entry = self._values.get(key)
             done = self._inflight.get(key)
-            if (entry is None or now - entry[0] > ttl) and done is None:
+            stale = entry is None or now - entry[0] > ttl
+            resting = now - self._failed.get(key, float("-inf")) < FAILURE_REST
+            if stale and done is None and not resting:
                 done = threading.Event()
                 self._inflight[key] = done
                 threading.Thread(
@@ -48,8 +53,11 @@ class SWRCache:
         else:
             failed = False
         with self._lock:
-            if not failed:
+            if failed:
+                self._failed[key] = time.monotonic()
+            else:
                 self._values[key] = (time.monotonic(), value)
+                self._failed.pop(key, None)
             self._inflight.pop(key, None)
         done.set()
 
