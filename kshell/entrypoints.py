@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kshell import paths
 
 GROUP = "kshell"
+KEEP = 8  # scans remembered, one per distinct sys.path state
 
 
 @dataclass(frozen=True)
@@ -60,17 +61,23 @@ def kshell_entry_points() -> list[EntryPoint]:
     cache = paths.cache_dir() / "entry-points.json"
     key = _fingerprint()
     try:
-        data = json.loads(cache.read_text())
-        if data.get("key") == key:
-            return [EntryPoint(**e) for e in data["entry_points"]]
-    except (OSError, ValueError, TypeError, KeyError):
+        scans = json.loads(cache.read_text())
+        if not isinstance(scans, dict):
+            scans = {}
+    except (OSError, ValueError):
+        scans = {}
+    try:
+        return [EntryPoint(**e) for e in scans[key]]
+    except (KeyError, TypeError):
         pass
     found = _scan()
+    # A few keys: `python -m kshell` puts the working directory on sys.path.
+    scans = dict(list(scans.items())[-(KEEP - 1) :])
+    scans[key] = [e.__dict__ for e in found]
     try:
         from kshell.atomic import write_atomic
 
-        payload = {"key": key, "entry_points": [e.__dict__ for e in found]}
-        write_atomic(cache, json.dumps(payload))
+        write_atomic(cache, json.dumps(scans))
     except OSError:
         pass  # a read-only cache only costs time
     return found
