@@ -39,12 +39,26 @@ def main() -> None:
             raw_t += timed(lambda: subprocess.run(raw, env=env, capture_output=True), 1)
             ks_t += timed(lambda: subprocess.run(ks, env=env, capture_output=True), 1)
         r, k = median_ms(raw_t), median_ms(ks_t)
+        # Where the overhead goes: the interpreter, kshell's own start, sh's import.
+        parts = {
+            "  python -c pass": [PYTHON, "-c", "pass"],
+            "  kshell -c 'context list' (no tool)": [PYTHON, "-m", "kshell", "-c", "context list"],
+            "  python -c 'import sh'": [PYTHON, "-c", "import sh"],
+        }
+        split = {
+            name: median_ms(
+                timed(lambda a=argv: subprocess.run(a, env=env, capture_output=True), REPEAT)
+            )
+            for name, argv in parts.items()
+        }
         report(
             [
                 ("raw etcdctl get", f"{r:.0f} ms"),
                 ("kshell -c 'etcd get'", f"{k:.0f} ms"),
                 ("overhead (budget <= 120 ms)", f"{k - r:.0f} ms"),
                 ("ratio", f"{k / r:.2f}"),
+                ("where it goes:", ""),
+                *((name, f"{ms:.0f} ms") for name, ms in split.items()),
             ]
         )
 
