@@ -14,8 +14,13 @@ from .tools import FLEETCTL
 # -- helpers --
 
 
-def _echo_json(session, records) -> None:
-    session.echo(json.dumps([r.to_json() for r in records], indent=2))
+def _show(session, args, headers: list[str], records) -> int:
+    """Records as JSON (``--json``) or as an aligned table (``--full``: whole IDs)."""
+    if args.json:
+        session.echo(json.dumps([r.to_json() for r in records], indent=2))
+    else:
+        session.echo(format_table(headers, [r.row(args.full) for r in records]))
+    return 0
 
 
 def _listing(session, name: str) -> client.Result | None:
@@ -50,37 +55,22 @@ def list_machines(session, args) -> int:
     for key, value in args.meta:
         wanted.setdefault(key, []).append(value)
     found = [m for m in found if m.matches(wanted)]
-    if args.json:
-        _echo_json(session, found)
-    else:
-        session.echo(format_table(["MACHINE", "IP", "METADATA"], [m.row(args.full) for m in found]))
-    return 0
+    return _show(session, args, ["MACHINE", "IP", "METADATA"], found)
 
 
 def list_units(session, args) -> int:
     res = _listing(session, "list-units")
     if res is None:
         return 0
-    found = tables.units(res.stdout)
-    if args.json:
-        _echo_json(session, found)
-    else:
-        rows = [u.row(args.full) for u in found]
-        session.echo(format_table(["UNIT", "MACHINE", "ACTIVE", "SUB"], rows))
-    return 0
+    return _show(session, args, ["UNIT", "MACHINE", "ACTIVE", "SUB"], tables.units(res.stdout))
 
 
 def list_unit_files(session, args) -> int:
     res = _listing(session, "list-unit-files")
     if res is None:
         return 0
-    found = tables.unit_files(res.stdout)
-    if args.json:
-        _echo_json(session, found)
-    else:
-        rows = [u.row(args.full) for u in found]
-        session.echo(format_table(["UNIT", "HASH", "DSTATE", "STATE", "TARGET"], rows))
-    return 0
+    headers = ["UNIT", "HASH", "DSTATE", "STATE", "TARGET"]
+    return _show(session, args, headers, tables.unit_files(res.stdout))
 
 
 # -- changing units --
