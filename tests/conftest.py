@@ -84,4 +84,23 @@ def home(tmp_path, monkeypatch):
     return h
 
 
+@pytest.fixture
+def release_server(home, monkeypatch):
+    """Downloads go to a real HTTP server on loopback: the mirror, no proxy, no backoff."""
+    from httpfixture import ReleaseServer
+
+    from kshell.install import download
+
+    for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+    server = ReleaseServer().start()
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("KSHELL_MIRROR", server.url)
+    monkeypatch.setenv("KSHELL_PLATFORM", "linux-amd64")
+    monkeypatch.setattr(download, "BACKOFF", 0)
+    yield server
+    server.stop()
+
+
 PYTHON = sys.executable

@@ -14,7 +14,6 @@ from types import SimpleNamespace
 import pytest
 from httpfixture import (
     REPORTS,
-    ReleaseServer,
     loopback_env,
     publish,
     release_archive,
@@ -48,22 +47,13 @@ def sha(data: bytes) -> str:
 
 
 @pytest.fixture
-def server():
-    s = ReleaseServer().start()
-    yield s
-    s.stop()
+def server(release_server):
+    return release_server
 
 
 @pytest.fixture
-def rig(home, server, monkeypatch):
+def rig(home, server):
     """KSHELL_HOME in tmp, the mirror on the loopback server, every release published."""
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-        monkeypatch.delenv(var.upper(), raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("KSHELL_MIRROR", server.url)
-    monkeypatch.setenv("KSHELL_PLATFORM", "linux-amd64")
-    monkeypatch.setattr(download_mod, "BACKOFF", 0)
     archives = {}
     for tool in TOOLS:
         for platform in tool.releases:

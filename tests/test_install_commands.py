@@ -10,14 +10,13 @@ import os
 from types import SimpleNamespace
 
 import pytest
-from httpfixture import REPORTS, ReleaseServer, publish, release_archive, script
+from httpfixture import REPORTS, publish, release_archive, script
 from kshell_plugins.etcd.tools import ETCDCTL
 from kshell_plugins.fleet.tools import FLEETCTL
 from kshell_plugins.kube.tools import KUBECFG
 
 from kshell import CommandError
 from kshell import bin_commands as bc
-from kshell.install import download as download_mod
 from kshell.install import lock_path
 
 TOOLS = (FLEETCTL, ETCDCTL, KUBECFG)
@@ -62,21 +61,12 @@ def run(session: FakeSession, line: str) -> int:
 
 
 @pytest.fixture
-def server():
-    s = ReleaseServer().start()
-    yield s
-    s.stop()
+def server(release_server):
+    return release_server
 
 
 @pytest.fixture
-def session(home, server, monkeypatch):
-    for var in ("http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-        monkeypatch.delenv(var.upper(), raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("KSHELL_MIRROR", server.url)
-    monkeypatch.setenv("KSHELL_PLATFORM", "linux-amd64")
-    monkeypatch.setattr(download_mod, "BACKOFF", 0)
+def session(home, server):
     for tool in TOOLS:
         for platform in tool.releases:
             publish(server, tool, platform)
