@@ -70,17 +70,11 @@ def _read_raw(path: Path) -> dict[str, Any]:
 
 
 # Importing yaml costs ~20 ms at every start; the parsed file is kept as JSON in the
-# cache directory, keyed by the text's digest, so an unchanged file needs no yaml.
+# cache directory beside the text it came from, so an unchanged file needs no yaml.
 
 
 def _parse_cache() -> Path:
     return paths.cache_dir() / "config-parsed.json"
-
-
-def _digest(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _cached_parse(text: str) -> dict[str, Any] | None:
@@ -88,7 +82,7 @@ def _cached_parse(text: str) -> dict[str, Any] | None:
 
     try:
         entry = json.loads(_parse_cache().read_text(encoding="utf-8"))
-        if entry.get("sha256") == _digest(text) and isinstance(entry.get("data"), dict):
+        if entry.get("text") == text and isinstance(entry.get("data"), dict):
             return entry["data"]
     except (OSError, ValueError, AttributeError):
         pass
@@ -101,7 +95,7 @@ def _remember_parse(text: str, data: dict[str, Any]) -> None:
     from kshell.atomic import write_atomic
 
     try:
-        payload = json.dumps({"sha256": _digest(text), "data": data})
+        payload = json.dumps({"text": text, "data": data})
         write_atomic(_parse_cache(), payload, 0o600)
     except (OSError, TypeError, ValueError):
         pass  # not JSON-shaped (dates…) or a read-only cache: parse with yaml next time

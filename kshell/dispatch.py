@@ -8,7 +8,6 @@ an exit status; nothing raises to the caller.
 from __future__ import annotations
 
 import argparse
-import difflib
 import shlex
 from typing import TYPE_CHECKING
 
@@ -30,6 +29,8 @@ def split(line: str) -> list[str]:
 
 def suggest(names: list[str], words: list[str]) -> list[str]:
     """Up to three command names close to what was typed."""
+    import difflib  # only for a mistyped line
+
     scored = []
     for name in names:
         typed = " ".join(words[: len(name.split())])

@@ -9,7 +9,6 @@ its output, and return its exit status. Ctrl-C stops the tool, not the shell.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -82,6 +81,8 @@ class Runner:
                 path = installed_path(tool)
                 if path is not None:
                     return Resolved(str(path), "pinned")
+        import shutil
+
         on_path = shutil.which(name)
         if on_path:
             if tool is not None and name not in self._warned:

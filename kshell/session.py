@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -122,6 +121,8 @@ class ShellSession:
 
     def log_exception(self, where: str) -> Path:
         """Append the current traceback to the log file; return its path."""
+        import traceback
+
         log = paths.state_dir() / "kshell.log"
         try:
             log.parent.mkdir(parents=True, exist_ok=True)
