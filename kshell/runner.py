@@ -149,60 +149,52 @@ class Runner:
         command = sh.Command(argv[0])
         # No `_timeout` and no `wait(timeout=)`: sh polls both every 100 ms, which
         # adds up to 100 ms to every run. A timer stops the tool at the deadline instead.
-        kwargs: dict[str, object] = dict(_env=env, _ok_code=list(range(256)), _tty_out=False)
-        out_parts: list[str] = []
-        err_parts: list[str] = []
-        if capture:
-            kwargs.update(_out=out_parts.append, _err=err_parts.append)
-        else:
+        kwargs: dict[str, object] = dict(
+            _env=env, _ok_code=list(range(256)), _tty_out=False, _in=input or "",
+            _bg=True, _bg_exc=False, _new_session=False,
+        )  # fmt: skip
+        if not capture:  # captured output stays in sh's own buffers (no callbacks to inspect)
             kwargs.update(_out=_writer(session.out), _err=_writer(session.err))
-        if input is not None and not kwargs.get("_fg"):
-            kwargs["_in"] = input
-        elif not kwargs.get("_fg"):
-            kwargs["_in"] = ""
-        if not kwargs.get("_fg"):
-            kwargs["_bg"] = True
-            kwargs["_bg_exc"] = False
-            kwargs["_new_session"] = False
+        proc = None
+
+        def result(status: int) -> ToolResult:
+            out, err = _captured(proc) if capture and proc is not None else ("", "")
+            return ToolResult(status, out, err, argv)
+
         try:
             proc = command(*argv[1:], **kwargs)
-            if not kwargs.get("_fg"):
-                expired = threading.Event()
-                timer = None
-                if timeout is not None:
-                    timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
-                    timer.daemon = True
-                    timer.start()
-                try:
-                    proc.wait()
-                except KeyboardInterrupt:
-                    _stop(proc)
-                    return ToolResult(EX_INTERRUPTED, "".join(out_parts), "".join(err_parts), argv)
-                except sh.SignalException:
-                    if not expired.is_set():
-                        raise
-                finally:
-                    if timer is not None:
-                        timer.cancel()
-                if expired.is_set():
-                    raise sh.TimeoutException(EX_TIMEOUT, " ".join(argv))
+            expired = threading.Event()
+            timer = None
+            if timeout is not None:
+                timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
+                timer.daemon = True
+                timer.start()
+            try:
+                proc.wait()
+            except KeyboardInterrupt:
+                _stop(proc)
+                return result(EX_INTERRUPTED)
+            except sh.SignalException:
+                if not expired.is_set():
+                    raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
+            if expired.is_set():
+                session.warn(f"{name}: no answer after {timeout:g}s; stopped it")
+                return result(EX_TIMEOUT)
             status = proc.exit_code
         except KeyboardInterrupt:
-            return ToolResult(EX_INTERRUPTED, "".join(out_parts), "".join(err_parts), argv)
-        except sh.TimeoutException:
-            session.warn(f"{name}: no answer after {timeout:g}s; stopped it")
-            return ToolResult(EX_TIMEOUT, "".join(out_parts), "".join(err_parts), argv)
+            return result(EX_INTERRUPTED)
         except sh.SignalException as e:
             status = 128 + abs(e.exit_code)
         except sh.CommandNotFound as e:
             raise CommandError(f"{name}: cannot run {argv[0]}: not found", 127) from e
-        except PermissionError as e:
-            raise CommandError(f"{name}: cannot run {argv[0]}: {e.strerror}", 126) from e
         except OSError as e:
             raise CommandError(f"{name}: cannot run {argv[0]}: {e.strerror}", 126) from e
         if status is not None and status < 0:
             status = 128 + abs(status)
-        return ToolResult(status or 0, "".join(out_parts), "".join(err_parts), argv)
+        return result(status or 0)
 
     def _run_in_terminal(
         self, name: str, argv: list[str], env: dict[str, str], timeout: float | None
@@ -261,6 +253,19 @@ def _stop_popen(proc) -> None:
         proc.wait(timeout=1.0)
     except (subprocess.TimeoutExpired, KeyboardInterrupt):
         pass
+
+
+def _captured(proc) -> tuple[str, str]:
+    """What a tool run by sh printed, as text (whatever it managed before it stopped)."""
+
+    def text(stream: str) -> str:
+        try:
+            data = getattr(proc, stream)
+        except Exception:  # a killed process may have no final buffer
+            return ""
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data or "")
+
+    return text("stdout"), text("stderr")
 
 
 def _writer(stream) -> Callable[[str], None]:
