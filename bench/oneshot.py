@@ -12,7 +12,7 @@ from common import PYTHON, env_for, home_with, median_ms, report, timed
 
 from kshell.sandbox import EtcdServer, find_etcd
 
-REPEAT = 20
+REPEAT = 40
 
 
 def main() -> None:
