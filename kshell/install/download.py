@@ -93,7 +93,10 @@ def download(
         except _Retry as e:
             bar.abandon()
             if attempt == RETRIES:
-                raise ToolError(f"download of {url} failed after {RETRIES} attempts: {e}") from None
+                raise ToolError(
+                    f"download of {url} failed after {RETRIES} attempts: {e}; check the "
+                    "network or proxy, set a mirror (KSHELL_MIRROR), or `bin use NAME PATH`"
+                ) from None
             log(f"download of {label} failed ({e}); retry {attempt} of {RETRIES - 1} in {delay:g}s")
             time.sleep(delay)
             delay = min(max(delay * 2, 0.0), BACKOFF_CAP)
