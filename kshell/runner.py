@@ -43,11 +43,44 @@ def probe_version(path: str, tool: Tool) -> str | None:
         return None
 
 
+def path_version(path: str, tool: Tool) -> tuple[str | None, bool]:
+    """The version a binary found on PATH reports, and whether kshell sees it for the first
+    time. Kept in the cache directory by path, size and mtime: probing costs a process per
+    run, and the warning about a version other than the pin is said once per binary."""
+    import json
+
+    from kshell import paths
+
+    store = paths.cache_dir() / "path-versions.json"
+    try:
+        st = os.stat(path)
+        stamp = [st.st_mtime_ns, st.st_size]
+    except OSError:
+        return None, False
+    try:
+        seen = json.loads(store.read_text())
+        if not isinstance(seen, dict):
+            seen = {}
+    except (OSError, ValueError):
+        seen = {}
+    entry = seen.get(path)
+    if isinstance(entry, dict) and entry.get("stamp") == stamp:
+        return entry.get("version"), False
+    version = probe_version(path, tool)
+    seen[path] = {"stamp": stamp, "version": version}
+    try:
+        from kshell.atomic import write_atomic
+
+        write_atomic(store, json.dumps(seen))
+    except OSError:
+        pass
+    return version, True
+
+
 class Runner:
     def __init__(self, session: ShellSession) -> None:
         self.session = session
         self._resolved: dict[str, Resolved] = {}
-        self._warned: set[str] = set()
 
     # -- resolution ----------------------------------------------------------
 
@@ -72,23 +105,19 @@ class Runner:
 
     def _pinned_or_path(self, name: str, tool: Tool | None) -> Resolved:
         session = self.session
+        from kshell.install import ToolError, ensure_tool, installed_path
+
         if tool is not None:
-            try:
-                from kshell.install import installed_path
-            except ImportError:
-                installed_path = None  # type: ignore[assignment]
-            if installed_path is not None:
-                path = installed_path(tool)
-                if path is not None:
-                    return Resolved(str(path), "pinned")
+            path = installed_path(tool)
+            if path is not None:
+                return Resolved(str(path), "pinned")
         import shutil
 
         on_path = shutil.which(name)
         if on_path:
-            if tool is not None and name not in self._warned:
-                self._warned.add(name)
-                version = probe_version(on_path, tool)
-                if version != tool.version:
+            if tool is not None:
+                version, new = path_version(on_path, tool)
+                if new and version != tool.version:
                     session.warn(
                         f"kshell: using {on_path} ({name} {version or 'unknown version'}), "
                         f"not the pinned {tool.version}; `bin install {name}` installs the pin"
@@ -96,10 +125,6 @@ class Runner:
             return Resolved(on_path, "PATH")
         if tool is None:
             raise CommandError(f"{name}: not found on PATH and no plugin pins it", 127)
-        try:
-            from kshell.install import ToolError, ensure_tool
-        except ImportError as e:
-            raise CommandError(f"{name} {tool.version} is not installed", 127) from e
         try:
             path = ensure_tool(
                 tool,

@@ -529,3 +529,18 @@ def test_status_and_doctor_never_ask_to_install(home, monkeypatch):
     session, out, err = make_session([("needs", NeedsTool())], interactive=True)
     assert execute(session, "status") == 0
     assert "needed 1.0 is not installed" in " ".join(session.host.plugins["needs"].errors)
+
+
+def test_path_binary_of_another_version_is_warned_once(home, faketool, monkeypatch):
+    monkeypatch.setenv("PATH", f"{faketool.parent}:/usr/bin:/bin")
+    warnings = []
+    for _ in range(2):
+        session, out, err = make_session([("demo", Demo())])
+        assert execute(session, "demo echo hi") == 0
+        warnings.append(err.getvalue())
+    assert f"using {faketool} (faketool unknown version), not the pinned 1.0" in warnings[0]
+    assert warnings[1] == ""  # said once per binary, not on every run
+    faketool.write_text(faketool.read_text() + "# changed\n")  # another binary now
+    session, out, err = make_session([("demo", Demo())])
+    assert execute(session, "demo echo hi") == 0
+    assert "not the pinned 1.0" in err.getvalue()
