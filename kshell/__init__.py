@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
@@ -238,6 +239,11 @@ class Session(Protocol):
 
     def state(self, plugin: str) -> dict[str, object]:
         """A dict that lives as long as the session, for one plugin's own bookkeeping."""
+        ...
+
+    def progress(self, text: str) -> AbstractContextManager[None]:
+        """``with session.progress("waiting for x"):`` shows one line with the seconds
+        elapsed on a terminal while the block runs, erased after; nothing otherwise."""
         ...
 
 

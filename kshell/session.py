@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -116,6 +117,33 @@ class ShellSession:
 
     def state(self, plugin: str) -> dict[str, Any]:
         return self._state.setdefault(plugin, {})
+
+    @contextmanager
+    def progress(self, text: str) -> Iterator[None]:
+        stream = self.err
+        if not (self.interactive and getattr(stream, "isatty", lambda: False)()):
+            yield
+            return
+        import threading
+        import time
+
+        done = threading.Event()
+        start = time.monotonic()
+
+        def tick() -> None:
+            while not done.wait(0.5):
+                stream.write(f"\r{text} … {time.monotonic() - start:.0f}s (Ctrl-C stops)\x1b[K")
+                stream.flush()
+
+        ticker = threading.Thread(target=tick, daemon=True, name="kshell-progress")
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
+            stream.write("\r\x1b[K")
+            stream.flush()
 
     # -- errors --------------------------------------------------------------
 

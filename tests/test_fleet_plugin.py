@@ -261,6 +261,22 @@ def test_blocking_start_without_an_agent_is_bounded(shell, cluster):
     assert status == 1 and "current inactive" in err
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_blocking_start_shows_progress_on_a_terminal(shell, cluster):
+    shell.session.interactive = True
+    shell.session.err = _Terminal()
+    status = execute(shell.session, "fleet start hello.service --timeout 1.2")
+    err = shell.session.err.getvalue()
+    assert status == 1
+    assert "\rfleet start: waiting up to 1.2s for hello.service to be launched … 1s" in err
+    assert err.rstrip("\n").endswith("(no agent reported launched within 1.2s)")
+    # without a terminal the same wait prints no progress line (see the test above)
+
+
 def test_blocking_start_with_an_agent(shell, cluster):
     """A fake fleetd schedules and launches the unit while fleetctl waits."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -88,12 +89,15 @@ def state_change(name: str):
     def handler(session, args) -> int:
         wanted = argv.DESIRED[name]
         budget = 0.0 if args.no_block else args.timeout
-        res = client.run(
-            session,
-            argv.state_change(name, args.units, no_block=args.no_block, timeout=args.timeout),
-            timeout=client.safety_timeout(session, budget + 10),
-            quiet=True,
-        )
+        units = ", ".join(tables.unit_name(u) for u in dict.fromkeys(args.units))
+        waiting = f"fleet {name}: waiting up to {budget:g}s for {units} to be {wanted}"
+        with session.progress(waiting) if budget else contextlib.nullcontext():
+            res = client.run(
+                session,
+                argv.state_change(name, args.units, no_block=args.no_block, timeout=args.timeout),
+                timeout=client.safety_timeout(session, budget + 10),
+                quiet=True,
+            )
         if res.status != 0 and res.err.unreachable:
             raise CommandError(client.unreachable_message(session, res.err), res.status)
         if res.stdout:
@@ -238,8 +242,25 @@ def wait_units(session, args) -> int:
     if session.dry_run:
         session.echo(f"+ wait for {', '.join(wanted)} to be {args.state}")
         return 0
+    waiting = f"fleet wait: {', '.join(wanted)} to be {args.state} (up to {args.timeout:g}s)"
+    with session.progress(waiting):
+        pending, rows, last_error = _poll_states(session, args, wanted)
+    if not pending:
+        for unit in wanted:
+            n = sum(1 for r in rows if r.unit == unit)
+            session.echo(f"{unit}: {args.state} on {n} machine{'s' if n != 1 else ''}")
+        return 0
+    if last_error is not None and last_error.err.unreachable:
+        raise CommandError(client.unreachable_message(session, last_error.err), 1)
+    why = "; ".join(f"{u} ({reason})" for u, reason in pending.items())
+    raise CommandError(f"not {args.state} after {args.timeout:g}s: {why}", 1)
+
+
+def _poll_states(session, args, wanted: list[str]):
+    """Poll ``list-units`` until every unit is in the state or the time is up."""
     deadline = time.monotonic() + args.timeout
     pending: dict[str, str] = {u: "not checked yet" for u in wanted}
+    rows: list = []
     last_error = None
     while True:
         left = deadline - time.monotonic()
@@ -249,17 +270,10 @@ def wait_units(session, args) -> int:
             rows = tables.units(res.stdout)
             pending = _pending(wanted, rows, args.state)
             if not pending:
-                for unit in wanted:
-                    n = sum(1 for r in rows if r.unit == unit)
-                    session.echo(f"{unit}: {args.state} on {n} machine{'s' if n != 1 else ''}")
-                return 0
+                return pending, rows, None
         else:
             last_error = res
         left = deadline - time.monotonic()
         if left <= 0:
-            break
+            return pending, rows, last_error
         time.sleep(min(args.interval, left))
-    if last_error is not None and last_error.err.unreachable:
-        raise CommandError(client.unreachable_message(session, last_error.err), 1)
-    why = "; ".join(f"{u} ({reason})" for u, reason in pending.items())
-    raise CommandError(f"not {args.state} after {args.timeout:g}s: {why}", 1)
