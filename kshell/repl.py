@@ -108,23 +108,41 @@ def _make_completer(session: ShellSession):
 
 
 def _key_bindings():
-    """Tab with one candidate takes it; a directory (``/coreos.com/``) completes on."""
+    """Tab with one candidate takes it, even when the candidates are still being computed
+    (completion runs in a thread while typing); a directory (``/coreos.com/``) completes on."""
     from prompt_toolkit.key_binding import KeyBindings
 
     kb = KeyBindings()
+    waiting: set[int] = set()  # buffers whose Tab came before their candidates
+
+    def take_single(buffer) -> bool:
+        state = buffer.complete_state
+        if not (state and len(state.completions) == 1):
+            return False
+        buffer.apply_completion(state.completions[0])
+        if buffer.document.text_before_cursor.endswith("/"):
+            buffer.start_completion(select_first=False)
+        return True
+
+    def arrived(buffer) -> None:
+        if id(buffer) in waiting and buffer.complete_state and buffer.complete_state.completions:
+            waiting.discard(id(buffer))
+            take_single(buffer)
 
     @kb.add("tab")
     def _(event) -> None:
         buffer = event.current_buffer
+        if not getattr(buffer, "_kshell_tab_hook", False):
+            buffer.on_completions_changed += arrived
+            buffer._kshell_tab_hook = True
         state = buffer.complete_state
-        if state and len(state.completions) == 1:
-            buffer.apply_completion(state.completions[0])
-            if buffer.document.text_before_cursor.endswith("/"):
-                buffer.start_completion(select_first=False)
-        elif state:
+        if take_single(buffer):
+            return
+        if state and state.completions:
             buffer.complete_next()
-        else:
-            buffer.start_completion(insert_common_part=True)
+        else:  # none yet, or still being computed: take a single one when it arrives
+            waiting.add(id(buffer))
+            buffer.start_completion(select_first=False)
 
     return kb
 

@@ -164,6 +164,15 @@ def test_tab_completes_context_set(shells):
 
 
 @pytest.mark.slow
+def test_tab_typed_at_once_still_takes_the_single_candidate(shells):
+    """Tab can come before the candidates (they are computed in a thread while typing)."""
+    sh = shells()
+    sh.send("context se" + TAB, pause=0.8)
+    out = sh.run("kube.master http://10.0.0.2:8080")
+    assert "default: kube.master = http://10.0.0.2:8080" in out
+
+
+@pytest.mark.slow
 def test_ctrl_c_on_a_half_typed_line_gives_a_fresh_prompt(shells):
     sh = shells()
     sh.send("context li", pause=0.3)
