@@ -60,11 +60,14 @@ class PluginHost:
         import importlib
 
         for modname in CORE_PLUGINS:
+            info = PluginInfo(modname.rsplit(".", 1)[-1], package=modname, core=True)
             try:
                 module = importlib.import_module(modname)
-            except ImportError:  # an optional core module not present
+            except Exception as e:  # reported like any plugin's; the rest of the shell works
+                info.errors.append(f"import failed: {_describe(e)}")
+                self.plugins[info.name] = info
                 continue
-            self._register(module, PluginInfo(modname.rsplit(".", 1)[-1], core=True))
+            self._register(module, info)
         only = os.environ.get("KSHELL_PLUGINS") if only is None else only
         wanted = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
         from kshell import entrypoints
