@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +24,6 @@ if TYPE_CHECKING:
 EX_TIMEOUT = 124
 EX_INTERRUPTED = 130
 EX_NOT_EXECUTABLE = 126
-
-
-@dataclass(frozen=True)
-class Resolved:
-    path: str
-    how: str  # "config", "pinned", "PATH"
 
 
 def probe_version(path: str, tool: Tool) -> str | None:
@@ -80,11 +73,11 @@ def path_version(path: str, tool: Tool) -> tuple[str | None, bool]:
 class Runner:
     def __init__(self, session: ShellSession) -> None:
         self.session = session
-        self._resolved: dict[str, Resolved] = {}
+        self._resolved: dict[str, str] = {}  # tool name -> binary path
 
     # -- resolution ----------------------------------------------------------
 
-    def resolve(self, name: str) -> Resolved:
+    def resolve(self, name: str) -> str:
         if name in self._resolved:
             return self._resolved[name]
         session = self.session
@@ -97,20 +90,20 @@ class Runner:
                     f"fix it with `bin use {name} PATH` or `bin install {name}`",
                     EX_NOT_EXECUTABLE,
                 )
-            found = Resolved(explicit, "config")
+            found = explicit
         else:
             found = self._pinned_or_path(name, tool)
         self._resolved[name] = found
         return found
 
-    def _pinned_or_path(self, name: str, tool: Tool | None) -> Resolved:
+    def _pinned_or_path(self, name: str, tool: Tool | None) -> str:
         session = self.session
         from kshell.install import ToolError, ensure_tool, installed_path
 
         if tool is not None:
             path = installed_path(tool)
             if path is not None:
-                return Resolved(str(path), "pinned")
+                return str(path)
         import shutil
 
         on_path = shutil.which(name)
@@ -122,7 +115,7 @@ class Runner:
                         f"kshell: using {on_path} ({name} {version or 'unknown version'}), "
                         f"not the pinned {tool.version}; `bin install {name}` installs the pin"
                     )
-            return Resolved(on_path, "PATH")
+            return on_path
         if tool is None:
             raise CommandError(f"{name}: not found on PATH and no plugin pins it", 127)
         try:
@@ -138,14 +131,14 @@ class Runner:
             )
         except ToolError as e:
             raise CommandError(e.message, 127) from e
-        return Resolved(str(path), "pinned")
+        return str(path)
 
     # -- running -------------------------------------------------------------
 
     def argv(self, name: str, args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         """The exact argv and the environment additions for running ``name``."""
         toolenv = self.session.host.tool_env(name, self.session.context)
-        path = self.resolve(name).path
+        path = self.resolve(name)
         return [path, *toolenv.args, *args], dict(toolenv.env)
 
     def run(
