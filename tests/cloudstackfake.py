@@ -182,6 +182,7 @@ class CloudStackFake:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one request per poll: no 40 ms delayed ACKs
 
             def log_message(self, *args: object) -> None:
                 pass
