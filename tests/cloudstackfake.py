@@ -95,6 +95,8 @@ class CloudStackFake:
         )  # fmt: skip
         self.mode = "cloudstack"  # "html": answer like a proxy's error page
         self.rate_limited = 0  # the next N requests get 429
+        self.gate = threading.Event()  # cleared: every answer waits until it is set
+        self.gate.set()
         self.log: list[tuple[str, str, dict[str, str]]] = []  # method, command, params
         self.lock = threading.Lock()
         self._ips = itertools.count(10)
@@ -222,6 +224,7 @@ class CloudStackFake:
             page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
             return self._send(handler, 502, "text/html", page)
         command = params.get("command", "")
+        self.gate.wait(30)
         with self.lock:
             self.log.append((handler.command, command, dict(params)))
             status, body = self._dispatch(handler.command, command, params)

@@ -378,7 +378,10 @@ def deploy(session: Session, args: argparse.Namespace) -> int:
     session.echo(f"deploying {args.name} ({started.get('id', '?')}) in {zone['name']}, "
                  f"job {jobid}")  # fmt: skip
     with session.progress(f"deploying {args.name}"):
-        result = api.wait(jobid, f"deploy {args.name}")
+        try:
+            result = api.wait(jobid, f"deploy {args.name}")
+        finally:
+            _changed(session)
     vm = result.get("virtualmachine") or {}
     addresses = ",".join(_ips(vm)) or "no address yet"
     session.echo(f"{vm.get('name', args.name)}  {vm.get('state', '?')}  {addresses}")
@@ -430,6 +433,7 @@ def vm_action(action: str) -> Callable[[Session, argparse.Namespace], int]:
         _changed(session)
         with session.progress(f"{doing} {vm['name']}"):
             result = api.wait(str(started.get("jobid")), f"{action} {vm['name']}")
+        _changed(session)  # the state changed again when the job ended
         state = (result.get("virtualmachine") or {}).get("state", "?")
         session.echo(f"{vm['name']}: {state}")
         return 0
