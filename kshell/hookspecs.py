@@ -39,3 +39,9 @@ def kshell_status(session: Session) -> Iterable[str] | None:
 @hookspec
 def kshell_checks(session: Session) -> Iterable[Check] | None:
     """Findings for ``doctor``."""
+
+
+@hookspec
+def kshell_context_sources(session: Session) -> Iterable[tuple[str, str, str]] | None:
+    """Rows ``(what, value, from)`` that ``context`` adds below the settings, for values a
+    plugin finds itself (a credentials file, variables). Mask secrets; read no network."""

@@ -54,6 +54,8 @@ def _context_show(session: ShellSession, args: argparse.Namespace) -> int:
     for key in sorted(set(session.host.settings) | set(ctx.stored)):
         source = ctx.source(key)
         rows.append((key, ctx.shown(key), source))
+    for _, extra in session.host.call_each("kshell_context_sources", session=session):
+        rows += [tuple(str(c) for c in row[:3]) for row in extra or ()]
     session.echo(f"context: {ctx.name}  (config: {session.config.path})")
     session.echo(format_table(["SETTING", "VALUE", "FROM"], rows))
     for key in sorted(session.host.settings):

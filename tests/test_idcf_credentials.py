@@ -172,7 +172,22 @@ def test_credentials_command_and_context_show_sources_never_the_secret(home, mon
     assert "~/.idcfrc [account] api_key" in out
     assert "**** (set)" in out and "~/.idcfrc [account] secret_key" in out
     out = shell.ok("context")
-    assert "idcf.endpoint" in out and "env IDCF_COMPUTE_HOST" in out
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert rows["idcf.endpoint"].split() == [
+        "idcf.endpoint", "https://env.example.com/client/api", "env", "IDCF_COMPUTE_HOST"
+    ]
+    assert rows["idcf endpoint (in use)"].split()[-3:] == [
+        "https://env.example.com/client/api", "env", "IDCF_COMPUTE_HOST"
+    ]
+    assert rows["idcf api key"].split()[3:] == [
+        f"{API_KEY[:6]}…", "(86", "characters)", "~/.idcfrc", "[account]", "api_key"
+    ]
+    assert rows["idcf secret key"].split() == [
+        "idcf", "secret", "key", "****", "~/.idcfrc", "[account]", "secret_key"
+    ]
+    (home / ".idcfrc").chmod(0o604)
+    out = shell.ok("context")
+    assert "idcf credentials  unusable  ~/.idcfrc holds API keys and is open" in out
     shown = repr(resolve(shell.session.context))
     assert API_KEY not in shown and SECRET_KEY not in shown
     shell.assert_no_keys()

@@ -19,8 +19,10 @@ CORE_OS = "CoreOS stable 444.5.0"
 class Terminal:
     def __init__(self, env: dict[str, str]) -> None:
         self.pexpect = pytest.importorskip("pexpect")
-        self.child = self.pexpect.spawn(sys.executable, ["-m", "kshell"], env=env,
-                                        encoding="utf-8", timeout=20, dimensions=(40, 160))  # fmt: skip
+        self.child = self.pexpect.spawn(
+            sys.executable, ["-m", "kshell"], env=env, encoding="utf-8", timeout=20,
+            dimensions=(40, 160),
+        )  # fmt: skip
         self.seen = io.StringIO()
         self.child.logfile_read = self.seen
 

@@ -238,3 +238,10 @@ def kshell_checks(session):
     from .checks import checks
 
     return checks(session)
+
+
+@hookimpl
+def kshell_context_sources(session):
+    from .checks import context_rows
+
+    return context_rows(session)

@@ -55,3 +55,18 @@ def status(session: Session) -> list[str]:
         return [e.message]
     running = sum(1 for v in vms if v.get("state") == "Running")
     return [f"{api.endpoint}: {len(vms)} VM(s), {running} running"]
+
+
+def context_rows(session: Session) -> list[tuple[str, str, str]]:
+    """For ``context``: the effective endpoint and keys, each with its source (masked)."""
+    if not configured(session):
+        return []
+    try:
+        creds = credentials.resolve(session.context)
+    except CommandError as e:
+        return [("idcf credentials", "unusable", e.message)]
+    return [
+        ("idcf endpoint (in use)", creds.endpoint, creds.sources.get("endpoint", "-")),
+        ("idcf api key", creds.api_key_shown, creds.sources.get("api key", "-")),
+        ("idcf secret key", "****", creds.sources.get("secret key", "-")),
+    ]
