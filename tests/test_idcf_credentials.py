@@ -187,7 +187,9 @@ def test_credentials_command_and_context_show_sources_never_the_secret(home, mon
     ]
     (home / ".idcfrc").chmod(0o604)
     out = shell.ok("context")
-    assert "idcf credentials  unusable  ~/.idcfrc holds API keys and is open" in out
+    [line] = [x for x in out.splitlines() if x.startswith("idcf credentials")]
+    assert line.split()[2:5] == ["unusable", "~/.idcfrc", "holds"]
+    assert line.endswith(f"run: chmod 600 {home / '.idcfrc'}")
     shown = repr(resolve(shell.session.context))
     assert API_KEY not in shown and SECRET_KEY not in shown
     shell.assert_no_keys()
