@@ -185,13 +185,13 @@ def test_credentials_command_and_context_show_sources_never_the_secret(home, mon
     assert rows["idcf secret key"].split() == [
         "idcf", "secret", "key", "****", "~/.idcfrc", "[account]", "secret_key"
     ]
+    shown = repr(resolve(shell.session.context))
+    assert API_KEY not in shown and SECRET_KEY not in shown
     (home / ".idcfrc").chmod(0o604)
     out = shell.ok("context")
     [line] = [x for x in out.splitlines() if x.startswith("idcf credentials")]
     assert line.split()[2:5] == ["unusable", "~/.idcfrc", "holds"]
     assert line.endswith(f"run: chmod 600 {home / '.idcfrc'}")
-    shown = repr(resolve(shell.session.context))
-    assert API_KEY not in shown and SECRET_KEY not in shown
     shell.assert_no_keys()
 
 
