@@ -360,3 +360,18 @@ def test_job_command(fake, shell):
     out = shell.ok(f"idcf job {jobid}")
     assert out.startswith(f"job {jobid}: succeeded (org.apache.cloudstack.api.command.user.vm.")
     assert '"state": "Running"' in out
+
+
+def test_a_dry_run_checks_arguments_and_sends_nothing_that_changes(fake, shell, home):
+    shell.session.dry_run = True
+    fake.add_iso("coreos")
+    assert "needs --disk-offering" in shell.fails("idcf deploy e --iso coreos --offering o", 2)
+    for line, said in (
+        ("idcf deploy e --iso coreos --offering o --disk-offering d", "deploy e"),
+        ("idcf iso register x http://e.com/x.iso", "register ISO x from http://e.com/x.iso"),
+        ("idcf destroy web", "destroy web"),
+        ("idcf forward web 22 --public-port 2201", "forward port 2201 to web:22"),
+        (f"idcf keypair register op {home / 'op.pub'}", "register key pair op"),
+    ):
+        assert shell.ok(line) == f"dry run: would {said} (nothing sent to the API)\n"
+    assert fake.log == []

@@ -57,6 +57,13 @@ def _changed(session: Session) -> None:
     session.invalidate("idcf.")  # completion candidates are stale after a change
 
 
+def _dry(session: Session, what: str) -> bool:
+    """Recipes' ``--dry-run``: say what would be asked of the API, and ask nothing."""
+    if session.dry_run:
+        session.echo(f"dry run: would {what} (nothing sent to the API)")
+    return session.dry_run
+
+
 def _print(session: Session, args: argparse.Namespace, data: Any, headers, rows) -> int:
     if getattr(args, "json", False):
         session.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -227,6 +234,8 @@ def keypair_register(session: Session, args: argparse.Namespace) -> int:
         raise CommandError(f"{e}", 2) from None
     if len(keys) != 1:
         raise CommandError(f"{args.pubkeyfile} holds {len(keys)} keys; register one", 2)
+    if _dry(session, f"register key pair {args.name}"):
+        return 0
     data = client(session).call("registerSSHKeyPair", name=args.name, publickey=keys[0])
     _changed(session)
     pair = data.get("keypair") or {}
@@ -260,6 +269,8 @@ def iso_register(session: Session, args: argparse.Namespace) -> int:
 
     if urlsplit(args.url).scheme not in ("http", "https"):
         raise CommandError(f"`{args.url}` is not an http:// or https:// URL", 2)
+    if _dry(session, f"register ISO {args.name} from {args.url}"):
+        return 0
     api = client(session)
     zone = _one_zone(session, api, args.zone)
     ostype = resolve.find(api, resolve.OSTYPE, args.ostype)
@@ -343,6 +354,8 @@ def deploy(session: Session, args: argparse.Namespace) -> int:
             "(`idcf disk-offerings` lists them)", 2,
         )  # fmt: skip
     userdata = read_userdata(args.userdata) if args.userdata else None
+    if _dry(session, f"deploy {args.name}"):
+        return 0
     api = client(session)
     zone = _one_zone(session, api, args.zone)
     kind = resolve.ISO if args.iso else resolve.TEMPLATE
@@ -412,6 +425,8 @@ def vm_action(action: str) -> Callable[[Session, argparse.Namespace], int]:
     command, doing = _ACTIONS[action]
 
     def handler(session: Session, args: argparse.Namespace) -> int:
+        if _dry(session, f"{action} {args.vm}"):
+            return 0
         api = client(session)
         vm = resolve.find(api, resolve.VM, args.vm)
         params: dict[str, Any] = {"id": vm["id"]}
@@ -449,6 +464,8 @@ def forward(session: Session, args: argparse.Namespace) -> int:
     for port in (args.port, public_port):
         if not 0 < port < 65536:
             raise CommandError(f"{port} is not a port (1-65535)", 2)
+    if _dry(session, f"forward port {public_port} to {args.vm}:{args.port}"):
+        return 0
     api = client(session)
     vm = resolve.find(api, resolve.VM, args.vm)
     found = api.list("listPublicIpAddresses", "publicipaddress", zoneid=vm["zoneid"],
