@@ -187,3 +187,44 @@ def test_a_job_that_never_ends_times_out_with_its_id(fake):
 def test_repr_holds_no_keys(fake):
     api, _ = make(fake)
     no_secrets(repr(api))
+
+
+def test_an_iso_that_never_gets_ready_times_out_with_its_last_status(fake, monkeypatch, tmp_path):
+    from idcfshell import Shell, isolate
+    from kshell_plugins.idcf import commands
+
+    from kshell import CommandError
+
+    isolate(monkeypatch, tmp_path)
+    api, t = make(fake, poll_interval=10.0, job_timeout=60.0)
+    seen = []
+
+    def status() -> str:
+        seen.append(t.now)
+        return "42% Downloaded"
+
+    with pytest.raises(CommandError) as e:
+        commands._wait_until(Shell().session, api, "ISO x downloading", status)
+    assert e.value.status == 124
+    assert e.value.message == ("ISO x downloading: not done after 60s (last status: 42% "
+                               "Downloaded); raise idcf.timeout or look again later")  # fmt: skip
+    assert seen == [0, 10, 20, 30, 40, 50, 60]
+
+
+def test_ctrl_c_while_waiting_leaves_the_job_and_says_so(fake, monkeypatch, tmp_path):
+    from idcfshell import Shell, isolate
+    from kshell_plugins.idcf import commands
+
+    from kshell import CommandError
+
+    isolate(monkeypatch, tmp_path)
+    api, _ = make(fake)
+
+    def interrupted(jobid: str, what: str):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "wait", interrupted)
+    with pytest.raises(CommandError) as e:
+        commands._wait(Shell().session, api, "j-1", "deploy n", "deploying n")
+    assert e.value.status == 130
+    assert e.value.message == "interrupted; deploy n goes on in the cloud (`idcf job j-1` shows it)"

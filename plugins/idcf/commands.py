@@ -57,6 +57,17 @@ def _changed(session: Session) -> None:
     session.invalidate("idcf.")  # completion candidates are stale after a change
 
 
+def _wait(session: Session, api: Client, jobid: str, what: str, doing: str) -> dict[str, Any]:
+    """The job's result, with a progress line; Ctrl-C leaves the job running and says so."""
+    try:
+        with session.progress(doing):
+            return api.wait(jobid, what)
+    except KeyboardInterrupt:
+        raise CommandError(
+            f"interrupted; {what} goes on in the cloud (`idcf job {jobid}` shows it)", 130
+        ) from None
+
+
 def _dry(session: Session, what: str) -> bool:
     """Recipes' ``--dry-run``: say what would be asked of the API, and ask nothing."""
     if session.dry_run:
@@ -390,11 +401,10 @@ def deploy(session: Session, args: argparse.Namespace) -> int:
     jobid = str(started.get("jobid") or "")
     session.echo(f"deploying {args.name} ({started.get('id', '?')}) in {zone['name']}, "
                  f"job {jobid}")  # fmt: skip
-    with session.progress(f"deploying {args.name}"):
-        try:
-            result = api.wait(jobid, f"deploy {args.name}")
-        finally:
-            _changed(session)
+    try:
+        result = _wait(session, api, jobid, f"deploy {args.name}", f"deploying {args.name}")
+    finally:
+        _changed(session)
     vm = result.get("virtualmachine") or {}
     addresses = ",".join(_ips(vm)) or "no address yet"
     session.echo(f"{vm.get('name', args.name)}  {vm.get('state', '?')}  {addresses}")
@@ -446,8 +456,8 @@ def vm_action(action: str) -> Callable[[Session, argparse.Namespace], int]:
             params["forced"] = True
         started = api.call(command, **params)
         _changed(session)
-        with session.progress(f"{doing} {vm['name']}"):
-            result = api.wait(str(started.get("jobid")), f"{action} {vm['name']}")
+        jobid = str(started.get("jobid"))
+        result = _wait(session, api, jobid, f"{action} {vm['name']}", f"{doing} {vm['name']}")
         _changed(session)  # the state changed again when the job ended
         state = (result.get("virtualmachine") or {}).get("state", "?")
         session.echo(f"{vm['name']}: {state}")
