@@ -375,3 +375,14 @@ def test_a_dry_run_checks_arguments_and_sends_nothing_that_changes(fake, shell, 
     ):
         assert shell.ok(line) == f"dry run: would {said} (nothing sent to the API)\n"
     assert fake.log == []
+
+
+def test_a_template_by_id_and_a_key_pair_by_fingerprint(fake, shell, home):
+    shell.ok(f"idcf keypair register op {home / 'op.pub'}")
+    tpl = fake.templates[2]
+    shell.ok(f"idcf deploy c1 --template {tpl['id']} --offering highcpu.M4 --zone tesla "
+             f"--keypair {fake.keypairs[0]['fingerprint']}")  # fmt: skip
+    vm = fake.vm("c1")
+    assert (vm["templateid"], vm["keypair"], vm["serviceofferingname"]) == (
+        tpl["id"], "op", "highcpu.M4"
+    )
