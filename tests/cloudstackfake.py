@@ -97,6 +97,8 @@ class CloudStackFake:
         self.rate_limited = 0  # the next N requests get 429
         self.gate = threading.Event()  # cleared: every answer waits until it is set
         self.gate.set()
+        self.job_gate = threading.Event()  # cleared: job polls wait until it is set
+        self.job_gate.set()
         self.log: list[tuple[str, str, dict[str, str]]] = []  # method, command, params
         self.lock = threading.Lock()
         self._ips = itertools.count(10)
@@ -225,6 +227,8 @@ class CloudStackFake:
             return self._send(handler, 502, "text/html", page)
         command = params.get("command", "")
         self.gate.wait(30)
+        if command == "queryAsyncJobResult":
+            self.job_gate.wait(30)
         with self.lock:
             self.log.append((handler.command, command, dict(params)))
             status, body = self._dispatch(handler.command, command, params)
@@ -236,11 +240,14 @@ class CloudStackFake:
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, ctype: str, data: bytes) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Type", ctype)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", ctype)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client went away (Ctrl-C in a test): nothing to answer
 
     def _dispatch(self, method: str, command: str, params: dict[str, str]) -> tuple[int, dict]:
         envelope = command.lower() + "response"

@@ -84,3 +84,39 @@ def test_destroy_asks_and_no_key_reaches_history_or_log(tmp_path):
     shown = term.seen.getvalue()
     for text in (history, shown, *(p.read_text() for p in kshell_home.rglob("*.log"))):
         assert SECRET_KEY not in text and API_KEY not in text
+
+
+@pytest.mark.slow
+def test_a_wait_shows_progress_and_ctrl_c_leaves_the_job_named(tmp_path):
+    fake = CloudStackFake().start()
+    home = tmp_path / "home"
+    home.mkdir()
+    write_idcfrc(home, fake.url)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KSHELL_", "IDCF_")) and "proxy" not in k.lower()}  # fmt: skip
+    env.update(HOME=str(home), KSHELL_HOME=str(tmp_path / "kh"), KSHELL_PLUGINS="idcf",
+               KSHELL_IDCF_POLL_INTERVAL="0", TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")  # fmt: skip
+    term = Terminal(env)
+    try:
+        term.prompt()
+        fake.job_gate.clear()  # the job's answer is held: the wait goes on until released
+        term.child.send(f"idcf deploy n1 --template '{CORE_OS}' --offering light.S1 --zone tesla\r")
+        term.expect(r"deploying n1 … \d+s \(Ctrl-C stops\)")
+        fake.job_gate.set()
+        assert "n1  Running  10.1.0.10" in term.prompt()
+        fake.job_gate.clear()
+        term.child.send("idcf stop n1\r")
+        term.expect(r"stopping n1 … \d+s")
+        term.child.send("\x03")
+        out = term.prompt()
+        jobid = list(fake.jobs)[-1]
+        assert f"idcf stop: interrupted; stop n1 goes on in the cloud (`idcf job {jobid}`" in out
+        fake.job_gate.set()
+        assert re.search(rf"job {jobid}: (pending|succeeded) \(.*StopVMCmd\)",
+                         term.run(f"idcf job {jobid}"))  # fmt: skip
+        term.child.send("\x04")
+        term.child.expect(term.pexpect.EOF)
+    finally:
+        fake.job_gate.set()
+        term.child.close(force=True)
+        fake.stop()

@@ -206,9 +206,7 @@ class Client:
                 return items
             page += 1
 
-    def wait(
-        self, jobid: str, what: str, progress: Callable[[str], Any] | None = None
-    ) -> dict[str, Any]:
+    def wait(self, jobid: str, what: str) -> dict[str, Any]:
         """Poll ``queryAsyncJobResult`` until the job ends; returns its ``jobresult``."""
         start = self.clock()
         while True:
