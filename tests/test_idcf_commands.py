@@ -386,3 +386,9 @@ def test_a_template_by_id_and_a_key_pair_by_fingerprint(fake, shell, home):
     assert (vm["templateid"], vm["keypair"], vm["serviceofferingname"]) == (
         tpl["id"], "op", "highcpu.M4"
     )
+
+
+def test_a_bad_poll_interval_is_one_line(fake, shell, monkeypatch):
+    monkeypatch.setenv("KSHELL_IDCF_POLL_INTERVAL", "soon")
+    err = shell.fails("idcf vms", 2)
+    assert err == "idcf vms: $KSHELL_IDCF_POLL_INTERVAL='soon' is not a number of seconds"

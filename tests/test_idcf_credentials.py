@@ -146,6 +146,10 @@ def test_bad_values_are_refused(home):
     assert "must be an http:// or https:// URL" in shell.fails(
         "context set idcf.endpoint ftp://x.example.com", 2
     )
+    assert "must be a number of seconds" in shell.fails("context set idcf.timeout soon", 2)
+    assert "must be more than 0 seconds" in shell.fails("context set idcf.timeout 0", 2)
+    shell.ok("context set idcf.timeout 90.0")
+    assert shell.session.context.get("idcf.timeout") == "90"
     write_idcfcloud(home, f"[default]\nregion=us-east\napi_key={API_KEY}\nsecret_key={SECRET_KEY}")
     with pytest.raises(CredentialsError) as e:
         resolve(ctx())
