@@ -1,0 +1,359 @@
+"""The plugin contract: failing hooks, one masking function, settings, status/doctor truth."""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+import pytest
+
+from kshell import Check, Command, CommandError, Setting, Tool, ToolEnv, hookimpl
+from kshell.config import load_config
+from kshell.dispatch import execute
+from kshell.host import PluginHost
+from kshell.logfile import log_path
+from kshell.session import ShellSession
+
+TOKEN = "s3cr3t-T0ken"
+
+
+def make_session(plugins=(), **kw):
+    host = PluginHost().load(only="")
+    for name, plugin in plugins:
+        host.register(plugin, name)
+    out, err = io.StringIO(), io.StringIO()
+    return ShellSession(host, load_config(), out=out, err=err, **kw), out, err
+
+
+@pytest.fixture
+def recorder(tmp_path):
+    """A tool that records its argv and environment, echoes its arguments on stderr."""
+    log = tmp_path / "recorder.log"
+    script = tmp_path / "recorder"
+    script.write_text(
+        textwrap.dedent(f"""\
+        #!/bin/sh
+        echo "argv: $*" >> {log}
+        echo "env: $REC_ENDPOINT $REC_AUTH" >> {log}
+        echo "recorder: bad arguments: $*" >&2
+        exit ${{EXIT:-0}}
+    """)
+    )
+    script.chmod(0o755)
+    return script, log
+
+
+class Rec:
+    """Pins `recorder`, points it at the context's endpoint, carries a secret token."""
+
+    @hookimpl
+    def kshell_settings(self, register):
+        register(Setting("rec.endpoint", "where", default="http://127.0.0.1:9"))
+        register(Setting("rec.token", "API token", secret=True, env="REC_TOKEN"))
+
+    @hookimpl
+    def kshell_tools(self, register):
+        register(Tool("recorder", "1.0", releases={}))
+
+    @hookimpl
+    def kshell_tool_env(self, tool, context):
+        if tool != "recorder":
+            return None
+        token = context.get("rec.token") or ""
+        # The secret travels in another variable and in a flag, not in REC_TOKEN.
+        return ToolEnv(
+            env={"REC_ENDPOINT": context.get("rec.endpoint"), "REC_AUTH": f"Bearer {token}"},
+            args=("--endpoint", context.get("rec.endpoint"), f"--token={token}"),
+        )
+
+    @hookimpl
+    def kshell_commands(self, register):
+        def run(session, args):
+            return session.run("recorder", args.words).status
+
+        def fail(session, args):
+            raise CommandError(f"the server refused token {session.context.get('rec.token')}")
+
+        def crash(session, args):
+            raise RuntimeError(f"bug while using {session.context.get('rec.token')}")
+
+        register(Command("rec run", "run it", run,
+                         arguments=lambda p: p.add_argument("words", nargs="*")))  # fmt: skip
+        register(Command("rec fail", "fails", fail))
+        register(Command("rec crash", "crashes", crash))
+
+
+class BadEnv:
+    @hookimpl
+    def kshell_tool_env(self, tool, context):
+        raise RuntimeError("cannot compute the flags")
+
+
+@pytest.fixture
+def rec(home, recorder):
+    script, log = recorder
+    session, out, err = make_session([("rec", Rec())])
+    session.update_config(lambda raw: raw.setdefault("binaries", {}).update(recorder=str(script)))
+    return session, out, err, log
+
+
+# -- issue 11.1: a failing tool_env hook never runs the tool -------------------------------------
+
+
+def test_failing_tool_env_stops_the_command_and_names_the_plugin(rec):
+    session, out, err, log = rec
+    session.host.register(BadEnv(), "badenv")
+    assert execute(session, "rec run hello") == 70
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(
+        "rec run: plugin badenv: kshell_tool_env failed: RuntimeError: cannot compute the flags;"
+        " nothing was run"
+    )
+    assert not log.exists()  # the tool never ran, not even without its flags
+    assert "RuntimeError: cannot compute the flags" in log_path().read_text()  # traceback kept
+    # The raw form, `env` and a dry run say the same instead of guessing.
+    for line in ("env recorder",):
+        err.truncate(0), err.seek(0)
+        assert execute(session, line) == 70
+        assert "plugin badenv: kshell_tool_env failed" in err.getvalue()
+    dry, _, derr = make_session([("rec", Rec()), ("badenv", BadEnv())], dry_run=True)
+    assert execute(dry, "rec run hello") == 70
+    assert "plugin badenv: kshell_tool_env failed" in derr.getvalue()
+
+
+def test_working_tool_env_still_applies(rec):
+    session, out, err, log = rec
+    assert execute(session, "rec run hello") == 0
+    assert "argv: --endpoint http://127.0.0.1:9 --token= hello" in log.read_text()
+
+
+class BrokenTools:
+    @hookimpl
+    def kshell_tools(self, register):
+        raise RuntimeError("no table today")
+
+    @hookimpl
+    def kshell_commands(self, register):
+        register(Command("broken run", "run the tool it meant to pin",
+                         lambda s, a: s.run("recorder", []).status))  # fmt: skip
+
+
+def test_failing_tools_hook_never_runs_an_unpinned_binary(home, recorder, monkeypatch):
+    script, log = recorder
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")  # a `recorder` is on PATH
+    session, out, err = make_session([("broken", BrokenTools())])
+    assert execute(session, "broken run") == 70
+    assert "plugin broken: kshell_tools failed: RuntimeError: no table today" in err.getvalue()
+    assert not log.exists()
+    err.truncate(0), err.seek(0)
+    assert execute(session, "bin install recorder") == 70
+    assert "plugin broken: kshell_tools failed" in err.getvalue()
+
+
+# -- issue 11.2: one masking function, wherever a secret could show ------------------------------
+
+
+def test_mask_secrets_replaces_every_occurrence_longest_first():
+    from kshell.masking import mask_secrets
+
+    assert mask_secrets("a abcd b abcdef", ["abcd", "abcdef", ""]) == "a **** b ****"
+    assert mask_secrets("nothing here", []) == "nothing here"
+
+
+def test_env_masks_the_secret_in_every_variable_and_flag(rec):
+    session, out, err, _ = rec
+    assert execute(session, f"context set rec.token {TOKEN}") == 0
+    out.truncate(0), out.seek(0)
+    assert execute(session, "env recorder") == 0
+    shown = out.getvalue()
+    assert TOKEN not in shown
+    assert "REC_AUTH=Bearer ****" in shown
+    assert "--token=****" in shown
+    assert "REC_ENDPOINT=http://127.0.0.1:9" in shown  # the rest as it is
+
+
+def test_env_override_of_a_secret_is_masked_too(rec, monkeypatch):
+    session, out, err, _ = rec
+    monkeypatch.setenv("REC_TOKEN", "from-the-env-123")
+    assert execute(session, "env recorder") == 0
+    assert "from-the-env-123" not in out.getvalue()
+    assert "--token=****" in out.getvalue()
+
+
+def test_dry_run_echo_masks_the_secret(rec):
+    session, out, err, _ = rec
+    assert execute(session, f"context set rec.token {TOKEN}") == 0
+    dry, dout, derr = make_session([("rec", Rec())], dry_run=True)
+    assert execute(dry, "rec run hi") == 0
+    assert "--token=****" in dout.getvalue() and "REC_AUTH='Bearer ****'" in dout.getvalue()
+    assert TOKEN not in dout.getvalue() + derr.getvalue()
+
+
+def test_a_tools_stderr_echoing_the_secret_is_masked(rec):
+    session, out, err, log = rec
+    assert execute(session, f"context set rec.token {TOKEN}") == 0
+    assert execute(session, "rec run x") == 0
+    assert TOKEN in log.read_text()  # the tool itself got the real value
+    assert "recorder: bad arguments: --endpoint http://127.0.0.1:9 --token=**** x" in (
+        err.getvalue()
+    )
+    assert TOKEN not in err.getvalue()
+
+
+def test_error_lines_and_the_log_mask_the_secret(rec):
+    session, out, err, _ = rec
+    assert execute(session, f"context set rec.token {TOKEN}") == 0
+    assert execute(session, "rec fail") == 1
+    assert "rec fail: the server refused token ****" in err.getvalue()
+    assert execute(session, "rec crash") == 70
+    assert "bug while using ****" in err.getvalue()
+    assert TOKEN not in err.getvalue()
+    text = log_path().read_text()
+    assert "bug while using ****" in text and TOKEN not in text
+
+
+def test_context_toolbar_and_history_mask_the_secret(rec):
+    from kshell import history
+    from kshell.repl import _make_history, toolbar_parts
+
+    session, out, err, _ = rec
+    assert execute(session, f"context set rec.token {TOKEN}") == 0
+    assert execute(session, "context") == 0
+    assert TOKEN not in out.getvalue()
+    # A secret typed where no setting is named (a raw tool's flag) never reaches history.
+    stored = history.store(session, f"recorder --token {TOKEN}")
+    assert stored == "recorder --token ****"
+    h = _make_history(session)
+    h.append_string(f"rec run {TOKEN}")
+    assert h.get_strings()[-1] == "rec run ****"
+    from kshell import paths
+
+    assert TOKEN.encode() not in paths.history_file().read_bytes()
+
+    class Bar:
+        @hookimpl
+        def kshell_settings(self, register):
+            register(Setting("fleet.endpoint", "where"))
+
+    session.host.register(Bar(), "fleet")
+    session.update_config(
+        lambda raw: raw["contexts"]["default"].update({"fleet.endpoint": f"http://u:{TOKEN}@h"})
+    )
+    text = "".join(t for _, t in toolbar_parts(session))
+    assert "fleet.endpoint" in text and TOKEN not in text and "http://u:****@h" in text
+
+
+# -- issue 10.9: settings, cached keys, failures logged and shown --------------------------------
+
+
+class Twice:
+    @hookimpl
+    def kshell_settings(self, register):
+        register(Setting("rec.endpoint", "mine too"))
+        register(Setting("endpoint", "no plugin prefix"))
+        register(Setting("other.thing", "another plugin's name"))
+        register(Setting("twice.ok", "fine"))
+
+
+def test_setting_registered_twice_or_misnamed_is_reported(home):
+    session, out, err = make_session([("rec", Rec()), ("twice", Twice())])
+    errors = session.host.plugins["twice"].errors
+    assert "setting `rec.endpoint` is already provided by rec; skipped" in errors
+    assert "setting `endpoint` must be named `twice.NAME` (lowercase); skipped" in errors
+    assert "setting `other.thing` must be named `twice.NAME` (lowercase); skipped" in errors
+    assert session.host.settings["rec.endpoint"].help == "where"  # the first one wins
+    assert "twice.ok" in session.host.settings and "endpoint" not in session.host.settings
+    assert execute(session, "plugins") == 0
+    assert "setting `rec.endpoint` is already provided by rec" in out.getvalue()
+    # Reported once, however often the host re-collects.
+    session.host.register(FailingCompleter(), "fc")
+    assert errors.count("setting `rec.endpoint` is already provided by rec; skipped") == 1
+
+
+def test_cached_keys_are_per_context(home):
+    session, out, err = make_session([("rec", Rec())])
+    session.update_config(lambda raw: raw.setdefault("contexts", {}).update(prod={}))
+    assert session.cached("k", lambda: "default's", ttl=60) == "default's"
+    session.use("prod")
+    assert session.cached("k", lambda: "prod's", ttl=60) == "prod's"
+    session.use("default")
+    assert session.cached("k", lambda: "again", ttl=60) == "default's"
+
+
+class FailingCompleter:
+    @hookimpl
+    def kshell_commands(self, register):
+        def broken(session, prefix):
+            raise KeyError("the cache went away")
+
+        register(Command("fc go", "go", lambda s, a: 0,
+                         arguments=lambda p: p.add_argument("thing"),
+                         completers={"thing": broken}))  # fmt: skip
+
+
+def test_failing_completer_is_logged_and_shown_by_plugins(home):
+    from kshell.completion import complete
+
+    session, out, err = make_session([("fc", FailingCompleter())])
+    for _ in range(3):
+        assert complete(session, "fc go x") == []  # typing goes on
+    assert execute(session, "plugins") == 0
+    assert "completer of `fc go thing` failed: KeyError: 'the cache went away' (3x)" in (
+        out.getvalue()
+    )
+    assert "tracebacks of the failures:" in out.getvalue()
+    log = log_path().read_text()
+    assert "plugin fc: completer of `fc go thing`" in log and "Traceback" in log
+
+
+# -- issue 10.5: status and doctor tell the truth about a missing pinned tool -------------------
+
+
+class NeedsMissing:
+    @hookimpl
+    def kshell_tools(self, register):
+        register(Tool("nowhere-tool", "0.8.1", releases={}))
+
+    @hookimpl
+    def kshell_status(self, session):
+        return [f"units: {session.run('nowhere-tool', ['list'], capture=True).stdout}"]
+
+    @hookimpl
+    def kshell_checks(self, session):
+        session.run("nowhere-tool", ["list"], capture=True)
+        return [Check("units", "ok", "listed")]
+
+
+def test_missing_pinned_tool_is_a_finding_with_its_fix(home, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    session, out, err = make_session([("needs", NeedsMissing())])
+    assert execute(session, "doctor") == 0  # a warning, not a failure
+    first = out.getvalue()
+    assert "[WARN] needs: nowhere-tool: the pinned nowhere-tool 0.8.1 is not installed" in first
+    assert "fix: bin install nowhere-tool" in first
+    assert "kshell_checks failed" not in first and "FAIL" not in first
+    out.truncate(0), out.seek(0)
+    assert execute(session, "status") == 0
+    status = out.getvalue()
+    assert "needs: nowhere-tool 0.8.1 is not installed; `bin install nowhere-tool`" in status
+    assert "kshell_status failed" not in status
+    assert session.host.plugins["needs"].errors == []
+    out.truncate(0), out.seek(0)
+    assert execute(session, "doctor") == 0
+    assert out.getvalue() == first  # the same answer whether or not status ran before
+
+
+def test_every_fix_doctor_prints_names_a_command(home, monkeypatch):
+    """A plugin bug and a load error get a fix too: where to look, what to run."""
+
+    class Raising:
+        @hookimpl
+        def kshell_checks(self, session):
+            raise ValueError("boom")
+
+    session, out, err = make_session([("raising", Raising())])
+    assert execute(session, "doctor") == 1
+    text = out.getvalue()
+    assert "[FAIL] raising: checks: kshell_checks failed: ValueError: boom" in text
+    assert "fix: `plugins` shows it; update or remove the plugin raising" in text
