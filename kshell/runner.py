@@ -183,9 +183,7 @@ class Runner:
             toolenv = session.host.tool_env(name, session.context)
             shown = [name, *toolenv.args, *args]
             # Masked before quoting: the mask must find the value as the context holds it.
-            env = " ".join(
-                f"{k}={_quote(session.mask(v))}" for k, v in sorted(toolenv.env.items())
-            )
+            env = " ".join(f"{k}={_quote(session.mask(v))}" for k, v in sorted(toolenv.env.items()))
             shown = [session.mask(word) for word in shown]
             session.echo(f"+ {env + ' ' if env else ''}{' '.join(map(_quote, shown))}")
             return ToolResult(0, argv=shown)

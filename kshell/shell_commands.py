@@ -285,8 +285,10 @@ def _doctor(session: ShellSession, args: argparse.Namespace) -> int:
         elif isinstance(error, ToolMissing):
             continue  # said once above, with its fix
         else:
-            fix = "fix what it says" if isinstance(error, CommandError) else (
-                f"`plugins` shows it; update or remove the plugin {result.plugin}"
+            fix = (
+                "fix what it says"
+                if isinstance(error, CommandError)
+                else (f"`plugins` shows it; update or remove the plugin {result.plugin}")
             )
             text = _failure_text(session, "kshell_checks", error)
             found.append((result.plugin, Check("checks", "fail", text, fix)))
