@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from kshell import CommandError, ToolResult
 from kshell.cache import SWRCache
@@ -14,6 +14,9 @@ from kshell.config import Config, ConfigError, load_config, parse, read_raw, upd
 from kshell.context import ActiveContext
 from kshell.host import PluginHost
 from kshell.runner import Runner
+
+if TYPE_CHECKING:
+    from kshell.etcd_v2 import Etcd
 
 T = TypeVar("T")
 
@@ -134,6 +137,18 @@ class ShellSession:
 
     def invalidate(self, prefix: str = "") -> None:
         self.cache.invalidate(f"{self.context.name}:{prefix}")
+
+    def etcd(self, timeout: float = 5.0) -> Etcd:
+        """etcd's keys at the context's ``etcd.endpoint`` (v2 HTTP API); in a dry run,
+        writes are printed, not made."""
+        import os
+
+        from kshell.etcd_v2 import DEFAULT_ENDPOINT, Etcd
+
+        where = (
+            self.context.get("etcd.endpoint") or os.environ.get("ETCDCTL_PEERS") or DEFAULT_ENDPOINT
+        )
+        return Etcd(where, timeout, echo=self.echo if self.dry_run else None)
 
     def state(self, plugin: str) -> dict[str, Any]:
         return self._state.setdefault(plugin, {})

@@ -357,3 +357,23 @@ def test_every_fix_doctor_prints_names_a_command(home, monkeypatch):
     text = out.getvalue()
     assert "[FAIL] raising: checks: kshell_checks failed: ValueError: boom" in text
     assert "fix: `plugins` shows it; update or remove the plugin raising" in text
+
+
+# -- issue 10.8: the public API module documents every hook -----------------------------------
+
+
+def test_every_hook_is_documented_in_the_public_api_with_its_signature():
+    import inspect
+
+    import kshell
+    from kshell import hookspecs
+
+    doc = kshell.__doc__
+    specs = [n for n in dir(hookspecs) if n.startswith("kshell_")]
+    assert len(specs) == 6
+    for name in specs:
+        sig = inspect.signature(getattr(hookspecs, name))
+        params = ", ".join(f"{p.name}: {p.annotation}" for p in sig.parameters.values())
+        assert f"``{name}({params}) -> {sig.return_annotation}``" in doc, name
+    for name in kshell.__all__:
+        assert getattr(kshell, name) is not None

@@ -38,6 +38,15 @@ class ServerError(Exception):
     pass
 
 
+class NotEtcd(Exception):
+    """The endpoint answers HTTP, but not as etcd; ``answer`` says what it answered."""
+
+    def __init__(self, endpoint: str, answer: str) -> None:
+        super().__init__(f"{endpoint} is not etcd: it answers {answer}")
+        self.endpoint = endpoint
+        self.answer = answer
+
+
 @dataclass
 class Node:
     key: str
@@ -141,14 +150,21 @@ class Client:
     # -- cluster ---------------------------------------------------------------
 
     def version(self) -> str:
-        """The server version: ``0.4.6`` (plain text on 0.4.x) or ``3.5.1`` (JSON on 2.x+)."""
-        response = self.request("/version")
-        text = response.text.strip()
-        data = _json(response)
-        if isinstance(data, dict) and data.get("etcdserver"):
-            return str(data["etcdserver"])
-        m = re.search(r"(\d+\.\d+\.\d+\S*)", text)
-        return m.group(1) if m else text[:40] or "unknown"
+        """The server version: ``0.4.6`` (plain text on 0.4.x) or ``3.5.1`` (JSON on 2.x+).
+
+        :class:`NotEtcd` when an endpoint answers but not as etcd (kshell's one rule)."""
+        from kshell import Etcd, probe_http
+
+        last = "no endpoint"
+        for base in self.endpoints:
+            probe = probe_http(base, "/version", Etcd.identify, timeout=self.timeout)
+            if probe.ok:
+                self.answered = base
+                return probe.detail
+            if probe.state == "wrong":
+                raise NotEtcd(base, probe.detail)
+            last = probe.detail
+        raise Unreachable(",".join(self.endpoints), last)
 
     def machines(self) -> list[str]:
         response = self.request("/v2/machines")
