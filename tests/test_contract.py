@@ -377,3 +377,61 @@ def test_every_hook_is_documented_in_the_public_api_with_its_signature():
         assert f"``{name}({params}) -> {sig.return_annotation}``" in doc, name
     for name in kshell.__all__:
         assert getattr(kshell, name) is not None
+
+
+# -- issue 10.10: kshell-hello, a third-party plugin using every hook and the etcd API ---------
+
+
+@pytest.fixture(scope="module")
+def hello_site(tmp_path_factory):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    target = tmp_path_factory.mktemp("hello-site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(Path(__file__).parent / "thirdparty" / "kshell-hello")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return target
+
+
+def test_kshell_hello_uses_every_hook_against_a_real_etcd(home, etcd, hello_site, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    tool = tmp_path / "hello-tool"
+    tool.write_text(
+        '#!/bin/sh\n[ "$1" = --version ] && { echo "hello-tool 1.0"; exit 0; }\n'
+        'echo "$HELLO_GREETING from hello-tool"; echo "hello-tool: args $*" >&2\n'
+    )
+    tool.chmod(0o755)
+    env = {**os.environ, "KSHELL_HOME": str(home), "PYTHONPATH": str(hello_site),
+           "KSHELL_PLUGINS": "etcd,hello"}  # fmt: skip
+
+    def kshell(line):
+        r = subprocess.run([sys.executable, "-m", "kshell", "-c", line], env=env,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+        return r.returncode, r.stdout, r.stderr
+
+    assert kshell(f"context set etcd.endpoint {etcd.url}")[0] == 0
+    assert kshell(f"bin use hello-tool {tool}")[0] == 0
+    assert kshell("doctor")[1].count("fix: context set hello.greeting hi") == 1
+    assert kshell("context set hello.greeting Hi")[0] == 0
+    assert kshell("hello greet mars --loud 1")[1] == "hi, mars!\n"
+    assert kshell("hello last") == (1, "", "hello last: no planet remembered yet; "
+                                    "`hello remember PLANET`\n")  # fmt: skip
+    assert kshell("hello remember jupiter")[0] == 0
+    assert kshell("hello last")[1] == "jupiter\n"
+    assert "hello: greeting 'hi', last planet jupiter" in kshell("status")[1]
+    assert "[ok  ] hello: greeting: hi" in kshell("doctor")[1]
+    assert kshell(f"context set hello.token {TOKEN}")[0] == 0
+    status, out, err = kshell("hello-tool a b")
+    assert (status, out) == (0, "hi from hello-tool\n")
+    assert err == "hello-tool: args --token **** a b\n"  # the tool got it; the screen does not
+    status, out, err = kshell("env hello-tool")
+    assert "HELLO_GREETING=hi" in out and "flags: --token ****" in out and TOKEN not in out
+    status, out, err = kshell("plugins")
+    assert "hello" in out and "ok" in out
