@@ -435,3 +435,34 @@ def test_kshell_hello_uses_every_hook_against_a_real_etcd(home, etcd, hello_site
     assert "HELLO_GREETING=hi" in out and "flags: --token ****" in out and TOKEN not in out
     status, out, err = kshell("plugins")
     assert "hello" in out and "ok" in out
+
+
+def test_builtin_plugins_without_their_pinned_tools(home, etcd, monkeypatch):
+    """The real etcd and fleet plugins, no etcdctl or fleetctl anywhere: findings with
+    their fix, the rest of each plugin's status intact, doctor unchanged by status."""
+    from kshell.session import open_session
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    out, err = io.StringIO(), io.StringIO()
+    session = open_session(plugins="etcd,fleet", out=out, err=err)
+    for key in ("etcd.endpoint", "fleet.endpoint"):
+        assert execute(session, f"context set {key} {etcd.url}") == 0
+    out.seek(0), out.truncate()
+    assert execute(session, "doctor") == 0
+    first = out.getvalue()
+    for tool, version in (("etcdctl", "0.4.6"), ("fleetctl", "0.8.1")):
+        assert (
+            f"[WARN] {tool[:-3]}: {tool}: the pinned {tool} {version} is not installed\n"
+            f"       fix: bin install {tool}\n" in first
+        )
+    out.seek(0), out.truncate()
+    assert execute(session, "status") == 0
+    status = out.getvalue()
+    assert "fleet: fleetctl 0.8.1 is not installed; `bin install fleetctl`" in status
+    assert "fleet: machines: 0" in status  # what fleet could tell without fleetctl
+    assert "fleet: units: not listed (fleetctl 0.8.1 is not installed" in status
+    assert "failed" not in status
+    assert all(not p.errors and not p.failures for p in session.host.plugins.values())
+    out.seek(0), out.truncate()
+    assert execute(session, "doctor") == 0
+    assert out.getvalue() == first

@@ -105,7 +105,8 @@ def _lease_checks(
             out.append(Check(
                 "leases in network", "warn",
                 f"lease(s) outside {cfg.network}: {', '.join(outside)} (from an older config?)",
-                "restart rudder.service on those nodes; stale leases expire with their TTL",
+                "`fleetctl ssh MACHINE sudo systemctl restart rudder.service` on those nodes; "
+                "stale leases expire with their TTL",
             ))  # fmt: skip
     if not out:
         detail = f"{len(leases)} lease(s), {len(hosts)} fleet machine(s), all matched"
@@ -124,7 +125,8 @@ def _overlap_checks(cfg: netconf.NetConfig, hosts: dict[str, str | None]) -> lis
     fix = (
         f"rudder config set --network {free} --force, then restart rudder and docker on every node"
         if free
-        else "choose a Network that holds none of the machines' addresses"
+        else "rudder config set --network CIDR --force, with a CIDR that holds none of the "
+        "machines' addresses"
     )
     return [Check(
         "host network", "warn",
