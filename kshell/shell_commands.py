@@ -81,7 +81,12 @@ def _validated(session: ShellSession, key: str, value: str) -> str:
         try:
             value = setting.validate(value)
         except ValueError as e:
-            raise CommandError(f"invalid {key}: {e}", 2) from e
+            reason = str(e)
+            if setting.secret:  # not stored yet, so no mask knows it: hide it here
+                from kshell.masking import mask_secrets
+
+                reason = mask_secrets(reason, [value])
+            raise CommandError(f"invalid {key}: {reason}", 2) from e
     return value
 
 

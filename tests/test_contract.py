@@ -466,3 +466,17 @@ def test_builtin_plugins_without_their_pinned_tools(home, etcd, monkeypatch):
     out.seek(0), out.truncate()
     assert execute(session, "doctor") == 0
     assert out.getvalue() == first
+
+
+def test_a_rejected_secret_value_is_not_echoed_in_the_error_line(home):
+    class Picky:
+        @hookimpl
+        def kshell_settings(self, register):
+            def validate(value):
+                raise ValueError(f"`{value}` is too short")
+
+            register(Setting("picky.token", "token", secret=True, validate=validate))
+
+    session, out, err = make_session([("picky", Picky())])
+    assert execute(session, "context set picky.token hunter2") == 2
+    assert err.getvalue() == "context set: invalid picky.token: `****` is too short\n"
