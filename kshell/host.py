@@ -128,6 +128,9 @@ class PluginHost:
             except BaseException as e:  # noqa: BLE001 - any import failure is the plugin's
                 if isinstance(e, KeyboardInterrupt):
                     raise
+                from kshell.logfile import log_exception
+
+                log_exception(f"plugin {ep.name}: import", e, self.mask)
                 info.errors.append(f"import failed: {_describe(e)}")
                 self.plugins[ep.name] = info
                 continue
@@ -266,6 +269,19 @@ class PluginHost:
 
         Raises :class:`HookFailed` when a plugin's ``kshell_tool_env`` raises: running
         the tool without what the context asked for could reach another cluster."""
+        for impl in self.pm.hook.kshell_tool_env.get_hookimpls():
+            # Without its settings (defaults, environment overrides) a plugin's answer
+            # could point the tool at the wrong place: refuse rather than guess.
+            info = self.plugins.get(impl.plugin_name)
+            broken = (
+                [e for e in info.errors if e.startswith("kshell_settings failed")] if info else []
+            )
+            if broken:
+                raise CommandError(
+                    f"plugin {impl.plugin_name}: {broken[0]}; nothing was run "
+                    "(`plugins` shows it; fix or remove that plugin)",
+                    70,
+                )
         env: dict[str, str] = {}
         args: list[str] = []
         for _, result in self.call_required("kshell_tool_env", tool=tool, context=context):

@@ -391,30 +391,29 @@ def hello_site(tmp_path_factory):
     target = tmp_path_factory.mktemp("hello-site")
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(Path(__file__).parent / "thirdparty" / "kshell-hello")],
+         "--target", str(target), str(Path(__file__).parent / "thirdparty" / "kshell-hello"),
+         str(Path(__file__).parent / "thirdparty" / "kshell-broken")],
         check=True, capture_output=True,
     )  # fmt: skip
     return target
 
 
-def test_kshell_hello_uses_every_hook_against_a_real_etcd(home, etcd, hello_site, tmp_path):
-    import os
-    import subprocess
-    import sys
-
+def test_kshell_hello_uses_every_hook_against_a_real_etcd(
+    home, etcd, hello_site, tmp_path, monkeypatch
+):
     tool = tmp_path / "hello-tool"
     tool.write_text(
         '#!/bin/sh\n[ "$1" = --version ] && { echo "hello-tool 1.0"; exit 0; }\n'
         'echo "$HELLO_GREETING from hello-tool"; echo "hello-tool: args $*" >&2\n'
     )
     tool.chmod(0o755)
-    env = {**os.environ, "KSHELL_HOME": str(home), "PYTHONPATH": str(hello_site),
-           "KSHELL_PLUGINS": "etcd,hello"}  # fmt: skip
+    monkeypatch.syspath_prepend(str(hello_site))  # installed like any distribution
+    out, err = io.StringIO(), io.StringIO()
+    session = ShellSession(PluginHost().load("etcd,hello"), load_config(), out=out, err=err)
 
     def kshell(line):
-        r = subprocess.run([sys.executable, "-m", "kshell", "-c", line], env=env,
-                           capture_output=True, text=True, timeout=60)  # fmt: skip
-        return r.returncode, r.stdout, r.stderr
+        out.seek(0), out.truncate(), err.seek(0), err.truncate()
+        return execute(session, line), out.getvalue(), err.getvalue()
 
     assert kshell(f"context set etcd.endpoint {etcd.url}")[0] == 0
     assert kshell(f"bin use hello-tool {tool}")[0] == 0
@@ -428,13 +427,14 @@ def test_kshell_hello_uses_every_hook_against_a_real_etcd(home, etcd, hello_site
     assert "hello: greeting 'hi', last planet jupiter" in kshell("status")[1]
     assert "[ok  ] hello: greeting: hi" in kshell("doctor")[1]
     assert kshell(f"context set hello.token {TOKEN}")[0] == 0
-    status, out, err = kshell("hello-tool a b")
-    assert (status, out) == (0, "hi from hello-tool\n")
-    assert err == "hello-tool: args --token **** a b\n"  # the tool got it; the screen does not
-    status, out, err = kshell("env hello-tool")
-    assert "HELLO_GREETING=hi" in out and "flags: --token ****" in out and TOKEN not in out
-    status, out, err = kshell("plugins")
-    assert "hello" in out and "ok" in out
+    status, stdout, stderr = kshell("hello-tool a b")
+    assert (status, stdout) == (0, "hi from hello-tool\n")
+    assert stderr == "hello-tool: args --token **** a b\n"  # the tool got it; the screen not
+    status, stdout, _ = kshell("env hello-tool")
+    assert "HELLO_GREETING=hi" in stdout and "flags: --token ****" in stdout
+    assert TOKEN not in stdout
+    info = session.host.plugins["hello"]
+    assert len(info.hooks) == 6 and info.errors == [] and info.failures == {}
 
 
 def test_builtin_plugins_without_their_pinned_tools(home, etcd, monkeypatch):
@@ -480,3 +480,31 @@ def test_a_rejected_secret_value_is_not_echoed_in_the_error_line(home):
     session, out, err = make_session([("picky", Picky())])
     assert execute(session, "context set picky.token hunter2") == 2
     assert err.getvalue() == "context set: invalid picky.token: `****` is too short\n"
+
+
+class NoSettings(Rec):
+    @hookimpl
+    def kshell_settings(self, register):
+        raise RuntimeError("settings table broken")
+
+
+def test_a_plugin_whose_settings_failed_never_points_its_tool(home, recorder):
+    script, log = recorder
+    session, out, err = make_session([("rec", NoSettings())])
+    session.update_config(lambda raw: raw.setdefault("binaries", {}).update(recorder=str(script)))
+    assert execute(session, "rec run x") == 70
+    assert err.getvalue().startswith(
+        "rec run: plugin rec: kshell_settings failed: RuntimeError: settings table broken;"
+    )
+    assert not log.exists()
+
+
+def test_a_plugin_that_fails_to_import_is_logged_with_its_traceback(home, hello_site, monkeypatch):
+    monkeypatch.syspath_prepend(str(hello_site))
+    session = ShellSession(PluginHost().load("broken"), load_config(), out=io.StringIO())
+    assert execute(session, "plugins") == 0
+    assert "import failed: RuntimeError: this plugin is broken on purpose" in (
+        session.out.getvalue()
+    )
+    log = log_path().read_text()
+    assert "--- plugin broken: import" in log and "Traceback" in log
