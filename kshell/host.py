@@ -201,8 +201,8 @@ class PluginHost:
         for impl in caller.get_hookimpls():
             try:
                 answers.append((impl.plugin_name, impl.function(**kwargs)))
-            except CommandError:
-                raise  # the plugin's own one-line refusal
+            except CommandError as e:  # the plugin's own one-line refusal: say whose
+                raise CommandError(f"plugin {impl.plugin_name}: {e.message}", e.status) from e
             except Exception as e:
                 log = self.failed(impl.plugin_name, hook, e)
                 raise HookFailed(impl.plugin_name, hook, e, log) from e

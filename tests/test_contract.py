@@ -508,3 +508,19 @@ def test_a_plugin_that_fails_to_import_is_logged_with_its_traceback(home, hello_
     )
     log = log_path().read_text()
     assert "--- plugin broken: import" in log and "Traceback" in log
+
+
+def test_a_tool_env_refusal_names_the_plugin(rec):
+    session, out, err, log = rec
+
+    class Refuses:
+        @hookimpl
+        def kshell_tool_env(self, tool, context):
+            raise CommandError("refuses.url is not a URL; `context set refuses.url URL`", 2)
+
+    session.host.register(Refuses(), "refuses")
+    assert execute(session, "rec run x") == 2
+    assert err.getvalue() == (
+        "rec run: plugin refuses: refuses.url is not a URL; `context set refuses.url URL`\n"
+    )
+    assert not log.exists()

@@ -184,6 +184,10 @@ def test_rudder_and_fleet_checks_say_not_etcd(home, not_etcd):
     )
     assert f"[FAIL] fleet: etcd: {not_etcd.url} is not etcd" in text
     assert "[ok  ]" not in text.replace("[ok  ] etcd: version", "")
+    lines = text.splitlines()
+    for n, line in enumerate(lines):  # every finding that is not ok says what to run
+        if line.startswith(("[WARN]", "[FAIL]")):
+            assert lines[n + 1].startswith("       fix: "), line
     out.seek(0), out.truncate()
     assert execute(session, "rudder config") == 1
     assert "is not etcd" in err.getvalue()

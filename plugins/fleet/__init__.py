@@ -146,7 +146,8 @@ def kshell_checks(session):
                 "machines",
                 "warn",
                 "no fleet machines registered",
-                "start fleet.service on the machines (cloud-config coreos.fleet)",
+                "`sudo systemctl start fleet.service` on each machine "
+                "(coreos.fleet in its cloud-config)",
             )
         )
     else:
@@ -172,7 +173,9 @@ def kshell_checks(session):
                 "warn",
                 f"the cluster runs {cmp.summary()}, older than the pinned fleetctl "
                 f"{FLEETCTL.version}",
-                f"upgrade fleet on the machines to {FLEETCTL.version}",
+                f"update CoreOS on the machines to a release with fleet {FLEETCTL.version} "
+                "(`sudo update_engine_client -update`), or `bin use fleetctl PATH` with a "
+                "fleetctl of their version",
             )
         )
     elif machines:
