@@ -269,25 +269,24 @@ class PluginHost:
 
         Raises :class:`HookFailed` when a plugin's ``kshell_tool_env`` raises: running
         the tool without what the context asked for could reach another cluster."""
-        for impl in self.pm.hook.kshell_tool_env.get_hookimpls():
+        env: dict[str, str] = {}
+        args: list[str] = []
+        for plugin, result in self.call_required("kshell_tool_env", tool=tool, context=context):
+            if not result:
+                continue
             # Without its settings (defaults, environment overrides) a plugin's answer
             # could point the tool at the wrong place: refuse rather than guess.
-            info = self.plugins.get(impl.plugin_name)
-            broken = (
-                [e for e in info.errors if e.startswith("kshell_settings failed")] if info else []
-            )
+            info = self.plugins.get(plugin)
+            errors = info.errors if info is not None else []
+            broken = [e for e in errors if e.startswith("kshell_settings failed")]
             if broken:
                 raise CommandError(
-                    f"plugin {impl.plugin_name}: {broken[0]}; nothing was run "
+                    f"plugin {plugin}: {broken[0]}; nothing was run "
                     "(`plugins` shows it; fix or remove that plugin)",
                     70,
                 )
-        env: dict[str, str] = {}
-        args: list[str] = []
-        for _, result in self.call_required("kshell_tool_env", tool=tool, context=context):
-            if result:
-                env.update(result.env)
-                args.extend(result.args)
+            env.update(result.env)
+            args.extend(result.args)
         return ToolEnv(env=env, args=tuple(args))
 
     def tool(self, name: str) -> Tool | None:
