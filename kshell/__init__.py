@@ -52,9 +52,16 @@ exception, in any hook or completer, is written with its traceback to the log an
 counted in ``plugins`` (a load-time hook failing marks the plugin failed). Hooks and
 completers may run in worker threads; nothing is asked of the user while they run.
 
-Talking to etcd: ``session.etcd()`` (an :class:`Etcd` over the v2 HTTP API) reads,
-writes and lists keys at the context's ``etcd.endpoint``; ``probe_http`` tells whether
-any endpoint answers as the service it should be (a web server is not etcd).
+Talking to etcd: ``session.etcd(timeout=5.0)`` is an :class:`Etcd` (``kshell/etcd_v2.py``)
+over the v2 HTTP API at the context's ``etcd.endpoint``: ``get(key) -> str | None``,
+``node(key, recursive=False) -> EtcdNode | None``, ``ls(key) -> list[EtcdNode]``,
+``leaves(key) -> list[EtcdNode]`` (values at any depth, with ``ttl``), ``set(key, value,
+ttl=None)``, ``mk(key, value, ttl=None)`` (:class:`KeyExists`), ``swap(key, old, value)``
+(:class:`CompareFailed`), ``delete(key, recursive=False) -> bool``, ``version() -> str``.
+Failures are one-line :class:`EtcdError` (a ``CommandError``): :class:`EtcdUnreachable`,
+:class:`NotEtcd`. ``probe_http(url, path, identify, timeout=2.0) -> Probe`` is the one
+rule for checking any endpoint: an answer ``identify(status, body)`` does not recognise
+is ``wrong`` (a web server, a proxy's 404 page), never healthy.
 """
 
 from __future__ import annotations
@@ -282,8 +289,8 @@ class Session(Protocol):
 
     def invalidate(self, prefix: str = "") -> None:
         """Mark the current context's cached values whose key starts with ``prefix``
-        stale: they are still served once and refreshed in the background. Every
-        command that is not ``read_only`` does this for all keys when it ends."""
+        stale: they are still served, and the next lookup refreshes them in the
+        background. Every command that is not ``read_only`` does this when it ends."""
         ...
 
     def etcd(self, timeout: float = 5.0) -> Etcd:

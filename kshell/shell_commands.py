@@ -291,9 +291,9 @@ def _doctor(session: ShellSession, args: argparse.Namespace) -> int:
             continue  # said once above, with its fix
         else:
             fix = (
-                "fix what it says"
+                "`context` shows the settings it used; correct the one the line names"
                 if isinstance(error, CommandError)
-                else (f"`plugins` shows it; update or remove the plugin {result.plugin}")
+                else f"`plugins` shows it; update or remove the plugin {result.plugin}"
             )
             text = _failure_text(session, "kshell_checks", error)
             found.append((result.plugin, Check("checks", "fail", text, fix)))
