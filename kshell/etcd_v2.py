@@ -248,9 +248,15 @@ class Etcd:
             except ValueError:
                 data = None
             if not isinstance(data, dict) or not ("node" in data or "errorCode" in data):
+                probe = probe_http(base, "/version", etcd_version, timeout=self.timeout)
+                if probe.ok:  # etcd 3.x started without the v2 API answers a plain 404
+                    raise EtcdError(
+                        f"cannot {what}: etcd {probe.detail} at {base} does not serve the v2 "
+                        "API; start it with --enable-v2=true"
+                    )
                 raise NotEtcd(
-                    f"cannot {what}: {base} answers HTTP {r.status_code} but is not etcd "
-                    "(no v2 API there); check the context's etcd.endpoint"
+                    f"cannot {what}: {base} answers HTTP {r.status_code} but is not etcd; "
+                    "check the context's etcd.endpoint"
                 )
             self.answered = base
             return r.status_code, data

@@ -166,6 +166,9 @@ def test_etcd_health_status_and_doctor_say_not_etcd(home, not_etcd):
     assert execute(session, "status") == 0
     assert f"etcd: {not_etcd.url}: not etcd (it answers HTTP" in out.getvalue()
     assert "up" not in out.getvalue()
+    err.seek(0), err.truncate()
+    assert execute(session, "etcd tree") == 1
+    assert err.getvalue().startswith(f"etcd tree: {not_etcd.url} is not etcd: it answers HTTP")
     out.seek(0), out.truncate()
     assert execute(session, "doctor") == 1
     assert f"[FAIL] etcd: reachable: {not_etcd.url} is not etcd" in out.getvalue()
@@ -205,3 +208,43 @@ def test_probe_http_is_the_rule_for_any_service(home, not_etcd, etcd):
     assert probe_http(etcd.url, "/version", Etcd.identify).ok
     dead = probe_http(f"http://127.0.0.1:{free_port()}", "/", identify)
     assert (dead.state, dead.detail) == ("unreachable", "connection refused")
+
+
+def test_etcd_without_the_v2_api_is_told_apart_from_not_etcd(home, tmp_path):
+    """etcd 3.x started without --enable-v2 answers /v2/keys with a plain 404."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from kshell.sandbox import find_etcd
+
+    binary = os.environ.get("KSHELL_TEST_ETCD") or find_etcd()
+    if (
+        subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.find(
+            "etcd Version: 3."
+        )
+        < 0
+    ):
+        pytest.skip("only etcd 3.x can run without the v2 API")
+    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(
+        [binary, "--data-dir", str(tmp_path / "data"), "--listen-client-urls", client,
+         "--advertise-client-urls", client, "--listen-peer-urls", peer,
+         "--initial-advertise-peer-urls", peer, "--initial-cluster", f"default={peer}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{client}/version", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with pytest.raises(EtcdError) as caught:
+            Etcd(client).get("/k")
+        assert not isinstance(caught.value, NotEtcd)
+        assert "does not serve the v2 API; start it with --enable-v2=true" in str(caught.value)
+    finally:
+        proc.terminate()
+        proc.wait(10)
