@@ -1,8 +1,7 @@
 """kshell's plugin API: the only module a plugin imports.
 
-A plugin is a module (or object) with functions marked ``@hookimpl`` whose names
-are the hooks in ``kshell.hookspecs``, registered under the entry-point group
-``kshell``::
+A plugin is a module (or object) with functions marked ``@hookimpl``, registered under
+the entry-point group ``kshell``; the entry point's name is the plugin's name::
 
     [project.entry-points.kshell]
     hello = "kshell_hello"
@@ -24,6 +23,45 @@ Handlers receive a :class:`Session` and the parsed ``argparse.Namespace`` and
 return an exit status (``None`` means 0). Raise :class:`CommandError` for a
 failure the user should read as one line. Import heavy modules (requests, yaml)
 inside functions, never at module import: start-up time is shared by every plugin.
+``tests/thirdparty/kshell-hello`` implements every hook.
+
+Hooks (implement any; each takes exactly these keyword arguments):
+
+``kshell_commands(register: Callable[[Command], None]) -> None``
+    Called once at load. ``register`` each :class:`Command`. A name another plugin
+    already has is reported (``plugins``) and skipped.
+``kshell_settings(register: Callable[[Setting], None]) -> None``
+    Called once at load. ``register`` each :class:`Setting` the plugin reads. Names are
+    ``PLUGIN.NAME`` (the entry point's name, lowercase: ``hello.greeting``); a name
+    taken by another plugin or not so named is reported and skipped.
+``kshell_tools(register: Callable[[Tool], None]) -> None``
+    Called once at load. ``register`` each pinned :class:`Tool` the plugin wraps.
+``kshell_tool_env(tool: str, context: Context) -> ToolEnv | None``
+    Called before every run of any tool (and by ``env`` and dry runs): the environment
+    and leading flags ``tool`` needs from ``context``; None for a tool that is not yours.
+    The answers of all plugins are merged. If it raises, the command stops with one line
+    naming the plugin and the tool is not run.
+``kshell_status(session: Session) -> Iterable[str] | None``
+    Lines for ``status`` (printed as ``PLUGIN: line``). Keep it fast: short timeouts.
+``kshell_checks(session: Session) -> Iterable[Check] | None``
+    Findings for ``doctor``; each non-ok :class:`Check` names the command that fixes it.
+
+In ``kshell_status`` and ``kshell_checks`` a :class:`CommandError` is shown as the
+plugin's line (a pinned tool that is not installed as ``bin install NAME``); any other
+exception, in any hook or completer, is written with its traceback to the log and
+counted in ``plugins`` (a load-time hook failing marks the plugin failed). Hooks and
+completers may run in worker threads; nothing is asked of the user while they run.
+
+Talking to etcd: ``session.etcd(timeout=5.0)`` is an :class:`Etcd` (``kshell/etcd_v2.py``)
+over the v2 HTTP API at the context's ``etcd.endpoint``: ``get(key) -> str | None``,
+``node(key, recursive=False) -> EtcdNode | None``, ``ls(key) -> list[EtcdNode]``,
+``leaves(key) -> list[EtcdNode]`` (values at any depth, with ``ttl``), ``set(key, value,
+ttl=None)``, ``mk(key, value, ttl=None)`` (:class:`KeyExists`), ``swap(key, old, value)``
+(:class:`CompareFailed`), ``delete(key, recursive=False) -> bool``, ``version() -> str``.
+Failures are one-line :class:`EtcdError` (a ``CommandError``): :class:`EtcdUnreachable`,
+:class:`NotEtcd`. ``probe_http(url, path, identify, timeout=2.0) -> Probe`` is the one
+rule for checking any endpoint: an answer ``identify(status, body)`` does not recognise
+is ``wrong`` (a web server, a proxy's 404 page), never healthy.
 """
 
 from __future__ import annotations
@@ -32,9 +70,22 @@ import argparse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 import pluggy
+
+if TYPE_CHECKING:
+    from kshell.etcd_v2 import (
+        CompareFailed,
+        Etcd,
+        EtcdError,
+        EtcdNode,
+        EtcdUnreachable,
+        KeyExists,
+        NotEtcd,
+        Probe,
+        probe_http,
+    )
 
 __version__ = "0.1.0"
 
@@ -89,7 +140,9 @@ class Command:
     completers: Mapping[str, Completer] = field(default_factory=dict)
     description: str = ""
     read_only: bool = False
-    """True when the command changes nothing; recipes' ``--dry-run`` runs it."""
+    """True when the command changes nothing (no key, unit, file or setting): the
+    completion cache is kept after it, any other command marks it stale.
+    Recipes' ``--dry-run`` runs it."""
     passthrough: bool = False
     """No parsing: every word after the name arrives as ``args.args`` (raw tools)."""
 
@@ -227,14 +280,28 @@ class Session(Protocol):
     def cached(self, key: str, load: Callable[[], T], ttl: float = 10.0) -> T | None:
         """Stale-while-revalidate: the cached value now, refreshed in the background.
 
-        Returns ``None`` while nothing is cached yet (after waiting briefly for a
-        first fill). ``load`` runs in a worker thread and may raise; errors keep
-        the old value.
+        Keys are per context: the core prefixes ``key`` with the context's name, so
+        ``"units"`` in ``prod`` never answers for ``staging``. Returns ``None`` while
+        nothing is cached yet (after waiting briefly for a first fill). ``load`` runs
+        in a worker thread and may raise; errors keep the old value.
         """
         ...
 
     def invalidate(self, prefix: str = "") -> None:
-        """Forget cached values whose key starts with ``prefix`` (after a change)."""
+        """Mark the current context's cached values whose key starts with ``prefix``
+        stale: they are still served, and the next lookup refreshes them in the
+        background. Every command that is not ``read_only`` does this when it ends."""
+        ...
+
+    def etcd(self, timeout: float = 5.0) -> Etcd:
+        """etcd's keys at the context's ``etcd.endpoint`` (``$ETCDCTL_PEERS``, else
+        ``http://127.0.0.1:4001``), over the v2 HTTP API. In a dry run, writes are
+        printed as ``+ etcd set KEY VALUE`` and not made; reads raise."""
+        ...
+
+    def mask(self, text: str) -> str:
+        """``text`` with the value of every secret setting replaced by ``****``
+        (``echo`` and ``warn`` already do this)."""
         ...
 
     def state(self, plugin: str) -> dict[str, object]:
@@ -254,14 +321,37 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> st
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
 
 
+# The etcd client loads on first use: most commands never need it.
+_ETCD = {
+    "CompareFailed", "Etcd", "EtcdError", "EtcdNode", "EtcdUnreachable", "KeyExists",
+    "NotEtcd", "Probe", "probe_http",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    if name in _ETCD:
+        from kshell import etcd_v2
+
+        return getattr(etcd_v2, name)
+    raise AttributeError(f"module 'kshell' has no attribute {name!r}")
+
+
 __all__ = [
     "Candidate",
     "Check",
     "Command",
     "CommandError",
+    "CompareFailed",
     "Completer",
     "Context",
+    "Etcd",
+    "EtcdError",
+    "EtcdNode",
+    "EtcdUnreachable",
     "Handler",
+    "KeyExists",
+    "NotEtcd",
+    "Probe",
     "Release",
     "Session",
     "Setting",
@@ -269,6 +359,7 @@ __all__ = [
     "ToolEnv",
     "ToolResult",
     "format_table",
+    "probe_http",
     "raw_tool",
     "hookimpl",
 ]

@@ -30,6 +30,8 @@ def _mirror(session: Any) -> str | None:
 
 def _tool(session: Any, name: str) -> Tool:
     tools = _tools(session)
+    if name not in tools and hasattr(session.host, "tool"):
+        session.host.tool(name)  # says so when a plugin that may pin it failed to load
     if name not in tools:
         known = ", ".join(sorted(tools)) or "none"
         raise CommandError(f"unknown tool {name!r} (known: {known})", 2)

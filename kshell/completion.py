@@ -352,7 +352,10 @@ def _values(
                 into.add(item.text, item.meta, prefix=option_prefix)
             elif isinstance(item, str):
                 into.add(item, meta, prefix=option_prefix)
-    except Exception:  # a completer never breaks typing
+    except Exception as e:  # a completer never breaks typing; `plugins` and the log tell
+        host = getattr(session, "host", None)
+        if host is not None and hasattr(host, "failed"):
+            host.failed(entry.owner, f"completer of `{entry.command.name} {action.dest}`", e)
         return
 
 

@@ -185,5 +185,6 @@ def secret_settings(settings: Iterable[tuple[str, object]]) -> set[str]:
 def store(session, line: str, path: Path | None = None) -> str:
     """Redact ``line`` for ``session``'s secret settings and append it; returns what was stored."""
     stored = redact(line, secret_settings(session.host.settings.items()))
+    stored = session.mask(stored)  # a known secret typed anywhere else on the line
     append_entry(stored, path)
     return stored

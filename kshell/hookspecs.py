@@ -1,4 +1,9 @@
-"""The hooks a kshell plugin may implement (mark implementations with ``kshell.hookimpl``)."""
+"""The hook specifications pluggy validates implementations against.
+
+Plugin authors read the hooks' contract in the public API module, ``kshell`` (its
+docstring, section "Hooks"); this module only declares them. A test keeps the two
+in step.
+"""
 
 from __future__ import annotations
 

@@ -42,6 +42,7 @@ def toolbar_parts(session: ShellSession, last_status: int = 0) -> list[tuple[str
             continue
         if setting.secret:
             value = "****"
+        value = session.mask(value)  # another setting's value may carry a secret
         parts += [("class:toolbar.label", f"  {key} "), ("class:toolbar.value", value)]
     if last_status:
         parts += [("class:toolbar.status", f"  status {last_status} ")]
@@ -59,7 +60,8 @@ def _make_history(session: ShellSession):
     def redacted(line: str) -> str:
         from kshell import history
 
-        return history.redact(line, history.secret_settings(session.host.settings.items()))
+        line = history.redact(line, history.secret_settings(session.host.settings.items()))
+        return session.mask(line)  # a known secret typed anywhere else on the line
 
     class KshellHistory(History):
         warned = False

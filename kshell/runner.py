@@ -24,6 +24,16 @@ if TYPE_CHECKING:
 EX_TIMEOUT = 124
 EX_INTERRUPTED = 130
 EX_NOT_EXECUTABLE = 126
+EX_NOT_FOUND = 127
+
+
+class ToolMissing(CommandError):
+    """A pinned tool that is neither installed, configured, nor on PATH (and was not
+    installed now): ``status`` and ``doctor`` report it as a finding, with its fix."""
+
+    def __init__(self, tool: str, message: str) -> None:
+        super().__init__(message, EX_NOT_FOUND)
+        self.tool = tool
 
 
 def probe_version(path: str, tool: Tool) -> str | None:
@@ -81,7 +91,7 @@ class Runner:
         if name in self._resolved:
             return self._resolved[name]
         session = self.session
-        tool = session.host.tools.get(name)
+        tool = session.host.tool(name)
         explicit = session.config.binaries.get(name)
         if explicit:
             if not os.access(explicit, os.X_OK):
@@ -130,8 +140,25 @@ class Runner:
                 mirror=os.environ.get("KSHELL_MIRROR") or session.config.mirror,
             )
         except ToolError as e:
-            raise CommandError(e.message, 127) from e
+            raise ToolMissing(name, e.message) from e
         return str(path)
+
+    def locate(self, name: str) -> str | None:
+        """Where ``name`` would run from, without installing, asking or warning:
+        the ``bin use`` path, the pinned install, or PATH; None when it is nowhere."""
+        from kshell.install import installed_path
+
+        explicit = self.session.config.binaries.get(name)
+        if explicit:
+            return explicit if os.access(explicit, os.X_OK) else None
+        tool = self.session.host.tools.get(name)
+        if tool is not None:
+            path = installed_path(tool)
+            if path is not None:
+                return str(path)
+        import shutil
+
+        return shutil.which(name)
 
     # -- running -------------------------------------------------------------
 
@@ -155,7 +182,9 @@ class Runner:
         if session.dry_run:
             toolenv = session.host.tool_env(name, session.context)
             shown = [name, *toolenv.args, *args]
-            env = " ".join(f"{k}={v}" for k, v in sorted(toolenv.env.items()))
+            # Masked before quoting: the mask must find the value as the context holds it.
+            env = " ".join(f"{k}={_quote(session.mask(v))}" for k, v in sorted(toolenv.env.items()))
+            shown = [session.mask(word) for word in shown]
             session.echo(f"+ {env + ' ' if env else ''}{' '.join(map(_quote, shown))}")
             return ToolResult(0, argv=shown)
         argv, extra = self.argv(name, args)
@@ -172,7 +201,8 @@ class Runner:
             _bg=True, _bg_exc=False, _new_session=False,
         )  # fmt: skip
         if not capture:  # captured output stays in sh's own buffers (no callbacks to inspect)
-            kwargs.update(_out=_writer(session.out), _err=_writer(session.err))
+            # A tool may echo a secret in an error line (sh hands stderr over line by line).
+            kwargs.update(_out=_writer(session.out), _err=_writer(session.err, session.secrets()))
         proc = None
 
         def result(status: int) -> ToolResult:
@@ -286,7 +316,16 @@ def _captured(proc) -> tuple[str, str]:
     return text("stdout"), text("stderr")
 
 
-def _writer(stream) -> Callable[[str], None]:
+def _writer(stream, secrets: set[str] | None = None) -> Callable[[str], None]:
+    if secrets:
+        from kshell.masking import mask_secrets
+
+        def write_masked(chunk: str) -> None:
+            stream.write(mask_secrets(chunk, secrets))
+            stream.flush()
+
+        return write_masked
+
     def write(chunk: str) -> None:
         stream.write(chunk)
         stream.flush()

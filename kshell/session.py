@@ -6,14 +6,17 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from kshell import CommandError, ToolResult, paths
+from kshell import CommandError, ToolResult
 from kshell.cache import SWRCache
 from kshell.config import Config, ConfigError, load_config, parse, read_raw, update_config
 from kshell.context import ActiveContext
 from kshell.host import PluginHost
 from kshell.runner import Runner
+
+if TYPE_CHECKING:
+    from kshell.etcd_v2 import Etcd
 
 T = TypeVar("T")
 
@@ -46,6 +49,7 @@ class ShellSession:
         self._dry_raw: dict[str, Any] | None = None
         self.hooks_running = False  # status/doctor hooks: never stop to ask the user
         self._state: dict[str, dict[str, Any]] = {}
+        host.mask = self.mask  # what the host logs about failing hooks is masked too
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")
             context_name = "default"
@@ -102,18 +106,49 @@ class ShellSession:
         )
 
     def echo(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+        self.out.write(self.mask(text) + "\n")
         self.out.flush()
 
     def warn(self, text: str) -> None:
-        self.err.write(text + "\n")
+        self.err.write(self.mask(text) + "\n")
         self.err.flush()
+
+    def secrets(self) -> set[str]:
+        """The values of every secret setting: in the current context (its environment
+        override included) and stored in any context."""
+        from kshell.masking import secret_values
+
+        context = getattr(self, "context", None)  # warnings during __init__ come before it
+        if context is None:
+            return set()
+        return secret_values(self.host.settings, self.config.contexts.values(), context)
+
+    def mask(self, text: str) -> str:
+        """``text`` with every secret value replaced by ``****`` (:mod:`kshell.masking`)."""
+        secrets = self.secrets()
+        if not secrets:
+            return text
+        from kshell.masking import mask_secrets
+
+        return mask_secrets(text, secrets)
 
     def cached(self, key: str, load: Callable[[], T], ttl: float = 10.0) -> T | None:
         return self.cache.get(f"{self.context.name}:{key}", load, ttl)
 
     def invalidate(self, prefix: str = "") -> None:
         self.cache.invalidate(f"{self.context.name}:{prefix}")
+
+    def etcd(self, timeout: float = 5.0) -> Etcd:
+        """etcd's keys at the context's ``etcd.endpoint`` (v2 HTTP API); in a dry run,
+        writes are printed, not made."""
+        import os
+
+        from kshell.etcd_v2 import DEFAULT_ENDPOINT, Etcd
+
+        where = (
+            self.context.get("etcd.endpoint") or os.environ.get("ETCDCTL_PEERS") or DEFAULT_ENDPOINT
+        )
+        return Etcd(where, timeout, echo=self.echo if self.dry_run else None)
 
     def state(self, plugin: str) -> dict[str, Any]:
         return self._state.setdefault(plugin, {})
@@ -148,17 +183,10 @@ class ShellSession:
     # -- errors --------------------------------------------------------------
 
     def log_exception(self, where: str) -> Path:
-        """Append the current traceback to the log file; return its path."""
-        import traceback
+        """Append the current traceback to the log file (secrets masked); return its path."""
+        from kshell.logfile import log_exception
 
-        log = paths.state_dir() / "kshell.log"
-        try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with open(log, "a", encoding="utf-8") as f:
-                f.write(f"--- {where}\n{traceback.format_exc()}\n")
-        except OSError:
-            pass
-        return log
+        return log_exception(where, mask=self.mask)
 
 
 def open_session(

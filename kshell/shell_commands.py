@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from kshell import Candidate, Command, CommandError, format_table, hookimpl
+from kshell import Candidate, Check, Command, CommandError, Tool, format_table, hookimpl
 
 if TYPE_CHECKING:
     from kshell.session import ShellSession
@@ -83,7 +83,12 @@ def _validated(session: ShellSession, key: str, value: str) -> str:
         try:
             value = setting.validate(value)
         except ValueError as e:
-            raise CommandError(f"invalid {key}: {e}", 2) from e
+            reason = str(e)
+            if setting.secret:  # not stored yet, so no mask knows it: hide it here
+                from kshell.masking import mask_secrets
+
+                reason = mask_secrets(reason, [value])
+            raise CommandError(f"invalid {key}: {reason}", 2) from e
     return value
 
 
@@ -188,6 +193,11 @@ def _complete_tool(session: ShellSession, prefix: str):
 # -- plugins, status, doctor -------------------------------------------------------
 
 
+def _plugin_state(p) -> str:
+    failures = [f"{m} ({n}x)" if n > 1 else m for m, n in p.failures.items()]
+    return "; ".join([*p.errors, *failures]) or "ok"
+
+
 def _plugins(session: ShellSession, args: argparse.Namespace) -> int:
     infos = [p for p in session.host.plugins.values() if args.all or not p.core]
     if args.json:
@@ -200,6 +210,7 @@ def _plugins(session: ShellSession, args: argparse.Namespace) -> int:
                 "core": p.core,
                 "hooks": p.hooks,
                 "errors": p.errors,
+                "failures": p.failures,
             }
             for p in infos
         ]
@@ -207,45 +218,100 @@ def _plugins(session: ShellSession, args: argparse.Namespace) -> int:
         return 0
     rows = [
         (p.name, p.version or "-", ",".join(h.removeprefix("kshell_") for h in p.hooks) or "-",
-         "; ".join(p.errors) or "ok")
+         _plugin_state(p))
         for p in infos
     ]  # fmt: skip
     session.echo(format_table(["PLUGIN", "VERSION", "HOOKS", "STATE"], rows))
+    if any(p.failures for p in infos):
+        from kshell.logfile import log_path
+
+        session.echo(f"tracebacks of the failures: {log_path()}")
     return 0
 
 
 def _hook_results(session: ShellSession, hook: str):
-    session.hooks_running = True
+    session.hooks_running = True  # never stop to ask the user, never install
     try:
-        yield from session.host.call_each(hook, session=session)
+        return session.host.call_all(hook, session=session)
     finally:
         session.hooks_running = False
 
 
+def _missing_tools(session: ShellSession) -> list[tuple[str, Tool]]:
+    """(owner, tool) for each pinned tool that is nowhere to run from."""
+    host = session.host
+    return [
+        (host.tool_owners.get(name, "kshell"), tool)
+        for name, tool in sorted(host.tools.items())
+        if session.runner.locate(name) is None
+    ]
+
+
+def _failure_text(session: ShellSession, hook: str, error: BaseException) -> str:
+    from kshell.logfile import log_path
+    from kshell.runner import ToolMissing
+
+    if isinstance(error, ToolMissing):
+        return f"not checked: {error.tool} is not installed"
+    if isinstance(error, CommandError):
+        return error.message
+    return f"{hook} failed: {type(error).__name__}: {error} (details in {log_path()})"
+
+
 def _status(session: ShellSession, args: argparse.Namespace) -> int:
     session.echo(f"context: {session.context.name}")
-    for owner, lines in _hook_results(session, "kshell_status"):
-        for line in lines or ():
-            session.echo(f"{owner}: {line}")
+    for owner, tool in _missing_tools(session):
+        session.echo(
+            f"{owner}: {tool.name} {tool.version} is not installed; `bin install {tool.name}`"
+        )
+    for result in _hook_results(session, "kshell_status"):
+        if result.error is not None:
+            text = _failure_text(session, "kshell_status", result.error)
+            session.echo(f"{result.plugin}: {text}")
+            continue
+        for line in result.value or ():
+            session.echo(f"{result.plugin}: {line}")
     for problem in session.host.load_errors():
         session.echo(problem)
     return 0
 
 
 def _doctor(session: ShellSession, args: argparse.Namespace) -> int:
+    from kshell.runner import ToolMissing
+
+    found: list[tuple[str, Check]] = []
+    for owner, tool in _missing_tools(session):
+        found.append((owner, Check(
+            tool.name, "warn", f"the pinned {tool.name} {tool.version} is not installed",
+            f"bin install {tool.name}",
+        )))  # fmt: skip
+    for result in _hook_results(session, "kshell_checks"):
+        error = result.error
+        if error is None:
+            found += [(result.plugin, check) for check in result.value or ()]
+        elif isinstance(error, ToolMissing):
+            continue  # said once above, with its fix
+        else:
+            fix = (
+                "`context` shows the settings it used; correct the one the line names"
+                if isinstance(error, CommandError)
+                else f"`plugins` shows it; update or remove the plugin {result.plugin}"
+            )
+            text = _failure_text(session, "kshell_checks", error)
+            found.append((result.plugin, Check("checks", "fail", text, fix)))
     worst = 0
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
-    for owner, checks in _hook_results(session, "kshell_checks"):
-        for check in checks or ():
-            line = f"[{marks.get(check.status, check.status)}] {owner}: {check.name}"
-            if check.detail:
-                line += f": {check.detail}"
-            session.echo(line)
-            if check.status != "ok" and check.fix:
-                session.echo(f"       fix: {check.fix}")
-            worst = max(worst, {"ok": 0, "warn": 0, "fail": 1}.get(check.status, 0))
+    for owner, check in found:
+        line = f"[{marks.get(check.status, check.status)}] {owner}: {check.name}"
+        if check.detail:
+            line += f": {check.detail}"
+        session.echo(line)
+        if check.status != "ok" and check.fix:
+            session.echo(f"       fix: {check.fix}")
+        worst = max(worst, {"ok": 0, "warn": 0, "fail": 1}.get(check.status, 0))
     for problem in session.host.load_errors():
         session.echo(f"[FAIL] {problem}")
+        session.echo("       fix: `plugins` shows it; update or remove that plugin")
         worst = 1
     return worst
 

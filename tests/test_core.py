@@ -245,7 +245,12 @@ def test_raising_plugin_is_reported_and_skipped(home):
     )
     assert execute(session, "status") == 0
     assert "demo: all quiet" in out.getvalue()
-    assert any("boom in status" in e for e in session.host.plugins["bad"].errors)
+    assert "bad: kshell_status failed: ValueError: boom in status" in out.getvalue()
+    # A run-time failure is counted and shown by `plugins`, not a load error for good.
+    assert session.host.plugins["bad"].failures == {
+        "kshell_status failed: ValueError: boom in status": 1
+    }
+    assert not any("boom in status" in e for e in session.host.plugins["bad"].errors)
 
 
 def test_doctor_reports_checks_and_fixes(demo):
@@ -481,7 +486,10 @@ def test_third_party_plugin_end_to_end(home, thirdparty):
     r = run_kshell(home, "-c", "plugins --json", env=env)
     plugins = {p["name"]: p for p in json.loads(r.stdout)}
     assert plugins["hello"]["version"] == "1.2.3"
-    assert plugins["hello"]["hooks"] == ["kshell_commands"]
+    assert plugins["hello"]["hooks"] == [  # a complete example: every hook
+        "kshell_checks", "kshell_commands", "kshell_settings", "kshell_status", "kshell_tool_env",
+        "kshell_tools",
+    ]  # fmt: skip
     assert plugins["hello"]["errors"] == []
     assert plugins["broken"]["errors"] == [
         "import failed: RuntimeError: this plugin is broken on purpose"
@@ -528,7 +536,8 @@ def test_status_and_doctor_never_ask_to_install(home, monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     session, out, err = make_session([("needs", NeedsTool())], interactive=True)
     assert execute(session, "status") == 0
-    assert "needed 1.0 is not installed" in " ".join(session.host.plugins["needs"].errors)
+    assert "needs: needed 1.0 is not installed; `bin install needed`" in out.getvalue()
+    assert session.host.plugins["needs"].errors == []  # a finding, not a broken plugin
 
 
 def test_path_binary_of_another_version_is_warned_once(home, faketool, monkeypatch):

@@ -29,7 +29,7 @@ class Secrets:
 @pytest.fixture
 def session(home):
     host = PluginHost().load("")
-    host.register(Secrets(), "secrets")
+    host.register(Secrets(), "demo")
     return ShellSession(host, load_config(), out=io.StringIO(), err=io.StringIO())
 
 

@@ -315,17 +315,27 @@ def test_ctrl_c_during_etcd_watch_returns_to_a_working_prompt(etcd_shells):
 
 
 class Endpoints:
+    """Settings as the plugins named after them register them (``PLUGIN.NAME``)."""
+
+    def __init__(self, *settings: Setting) -> None:
+        self.settings = settings
+
     @kshell.hookimpl
     def kshell_settings(self, register):
-        register(Setting("kube.master", "API server", default="http://127.0.0.1:8080"))
-        register(Setting("etcd.endpoint", "etcd", default="http://127.0.0.1:4001"))
-        register(Setting("demo.secret", "a secret", secret=True))
+        for setting in self.settings:
+            register(setting)
 
 
 @pytest.fixture
 def session(home):
     host = PluginHost().load("")
-    host.register(Endpoints(), "endpoints")
+    host.register(
+        Endpoints(Setting("kube.master", "API server", default="http://127.0.0.1:8080")), "kube"
+    )
+    host.register(
+        Endpoints(Setting("etcd.endpoint", "etcd", default="http://127.0.0.1:4001")), "etcd"
+    )
+    host.register(Endpoints(Setting("demo.secret", "a secret", secret=True)), "demo")
     return ShellSession(host, load_config(), out=io.StringIO(), err=io.StringIO())
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import real_etcdctl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from kshell_plugins.rudder import netconf, store, units
+from kshell_plugins.rudder import netconf, units
 
 from kshell.dispatch import execute
 from kshell.host import PluginHost
@@ -400,21 +400,21 @@ def test_subnets_lists_leases_with_time_left(shell, etcd):
     assert 85 <= data[0]["ttl"] <= 90 and data[1]["ttl"] is None
 
 
-def test_etcdctl_046_output_is_understood_too():
-    # §2.4: 0.4.6 prints no "nodes"/"prevNode" nulls; a lease carries ttl and expiration.
-    text = (
-        '{"action":"get","node":{"key":"/coreos.com/network/subnets/10.0.5.0-24",'
+def test_etcd_046_json_is_understood_too():
+    # §2.4: 0.4.6 sends no "nodes"/"prevNode" nulls; a lease carries ttl and expiration.
+    from kshell import EtcdNode
+
+    data = json.loads(
+        '{"key":"/coreos.com/network/subnets/10.0.5.0-24",'
         '"value":"{\\"PublicIP\\":\\"10.1.1.180\\"}","expiration":"2099-01-01T00:00:00.123456789Z",'
-        '"ttl":86399,"modifiedIndex":9,"createdIndex":9},"etcdIndex":9,"raftIndex":63,"raftTerm":0}'
+        '"ttl":86399,"modifiedIndex":9,"createdIndex":9}'
     )
-    node, leaves = store.parse_json_node(text)
-    assert node.ttl == 86399 and leaves == []
+    node = EtcdNode.from_json(data)
+    assert node.ttl == 86399 and node.nodes == ()
     assert netconf.lease_public_ip(node.value) == "10.1.1.180"
     # Without ttl, the expiration gives the time left.
-    node, _ = store.parse_json_node(text.replace('"ttl":86399,', ""))
-    assert node.ttl > 10**8
-    # `ls` ignores -o in 0.4.6: plain keys are not JSON.
-    assert store.parse_json_node("/coreos.com/network/subnets/10.0.5.0-24\n") == (None, [])
+    del data["ttl"]
+    assert EtcdNode.from_json(data).ttl > 10**8
     assert netconf.lease_subnet("/coreos.com/network/subnets/10.0.5.0-24").prefixlen == 24
     assert netconf.lease_subnet("/coreos.com/network/subnets/garbage") is None
 

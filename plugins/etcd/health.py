@@ -32,7 +32,7 @@ def _mismatch(version: str) -> str | None:
 
 
 def _health(session, args) -> int:
-    from .v2 import Unreachable
+    from .v2 import NotEtcd, Unreachable
 
     context = session.context
     client = endpoint.client(context, HEALTH_TIMEOUT)
@@ -44,6 +44,8 @@ def _health(session, args) -> int:
         v2 = client.v2_enabled()
     except Unreachable as e:
         raise CommandError(endpoint.cannot_reach(context, e.reason), 1) from None
+    except NotEtcd as e:
+        raise CommandError(f"{e}; {endpoint.fix_hint(context)}", 1) from None
     rows = [
         ("endpoint", answered or endpoint.shown(context)),
         ("version", f"etcd {version}"),
@@ -69,7 +71,7 @@ def command() -> Command:
 
 
 def status_lines(session) -> list[str]:
-    from .v2 import Unreachable
+    from .v2 import NotEtcd, Unreachable
 
     shown = endpoint.shown(session.context)
     try:
@@ -80,18 +82,20 @@ def status_lines(session) -> list[str]:
         return [f"{shown}: invalid endpoint ({e.message})"]
     except Unreachable as e:
         return [f"{shown}: unreachable ({e.reason})"]
+    except NotEtcd as e:
+        return [f"{shown}: not etcd (it answers {e.answer})"]
     except Exception as e:  # noqa: BLE001 - a status line, never a plugin failure
         return [f"{shown}: error ({type(e).__name__}: {e})"]
     return [f"{shown}: up, etcd {version}, {_plural(len(machines), 'machine')}"]
 
 
 def checks(session) -> list[Check]:
-    from .v2 import ServerError, Unreachable
+    from .v2 import NotEtcd, ServerError, Unreachable
 
     context = session.context
     shown = endpoint.shown(context)
     fix = (
-        f"fix or unset ${endpoint.ENV} (it overrides the context)"
+        f"unset {endpoint.ENV} (it overrides the context), or export it with etcd's URL"
         if endpoint.from_env(context)
         else "context set etcd.endpoint URL"
     )
@@ -104,6 +108,8 @@ def checks(session) -> list[Check]:
         v2 = client.v2_enabled()
     except Unreachable as e:
         return [Check("reachable", "fail", f"cannot reach etcd at {shown} ({e.reason})", fix)]
+    except NotEtcd as e:
+        return [Check("reachable", "fail", str(e), fix)]
     except ServerError as e:
         return [Check("reachable", "fail", f"etcd at {shown} answered {e}", fix)]
     found = [Check("reachable", "ok", f"{client.answered} answers")]

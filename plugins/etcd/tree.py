@@ -69,7 +69,7 @@ def render(node, *, show_hidden: bool) -> list[str]:
 
 
 def _tree(session, args) -> int:
-    from .v2 import NotFound, ServerError, Unreachable
+    from .v2 import NotEtcd, NotFound, ServerError, Unreachable
 
     key = "/" + (args.key or "/").strip("/")
     client = endpoint.client(session.context, HTTP_TIMEOUT)
@@ -87,6 +87,8 @@ def _tree(session, args) -> int:
                 1,
             ) from None
         raise CommandError(f"{key}: key not found", 4) from None
+    except NotEtcd as e:
+        raise CommandError(f"{e}; {endpoint.fix_hint(session.context)}", 1) from None
     except ServerError as e:
         raise CommandError(f"etcd answered {e}", 1) from None
     for line in render(top, show_hidden=args.all):

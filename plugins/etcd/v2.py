@@ -38,6 +38,15 @@ class ServerError(Exception):
     pass
 
 
+class NotEtcd(ServerError):
+    """The endpoint answers HTTP, but not as etcd; ``answer`` says what it answered."""
+
+    def __init__(self, endpoint: str, answer: str) -> None:
+        super().__init__(f"{endpoint} is not etcd: it answers {answer}")
+        self.endpoint = endpoint
+        self.answer = answer
+
+
 @dataclass
 class Node:
     key: str
@@ -130,9 +139,14 @@ class Client:
         params = {"recursive": str(recursive).lower(), "sorted": str(sort).lower()}
         response = self.request(key_path(key), params)
         data = _json(response)
-        if response.status_code == 404:
-            if data is None:  # a plain 404 page: the server has no v2 API
+        if not isinstance(data, dict) or not ("node" in data or "errorCode" in data):
+            # Not etcd's v2 JSON: etcd 3.x without --enable-v2 answers a plain 404 page;
+            # anything else (a web server, a proxy's 404 page) is not etcd at all.
+            if response.status_code == 404 and self._is_etcd():
                 raise NotFound(key, api_missing=True)
+            kind = response.headers.get("Content-Type", "").split(";")[0] or "no content type"
+            raise NotEtcd(self.answered or "", f"HTTP {response.status_code} ({kind}) to /v2/keys")
+        if response.status_code == 404:
             raise NotFound(key, index=data.get("index"))
         if response.status_code != 200 or data is None or "node" not in data:
             raise ServerError(f"HTTP {response.status_code}: {response.text.strip()[:120]}")
@@ -141,14 +155,21 @@ class Client:
     # -- cluster ---------------------------------------------------------------
 
     def version(self) -> str:
-        """The server version: ``0.4.6`` (plain text on 0.4.x) or ``3.5.1`` (JSON on 2.x+)."""
-        response = self.request("/version")
-        text = response.text.strip()
-        data = _json(response)
-        if isinstance(data, dict) and data.get("etcdserver"):
-            return str(data["etcdserver"])
-        m = re.search(r"(\d+\.\d+\.\d+\S*)", text)
-        return m.group(1) if m else text[:40] or "unknown"
+        """The server version: ``0.4.6`` (plain text on 0.4.x) or ``3.5.1`` (JSON on 2.x+).
+
+        :class:`NotEtcd` when an endpoint answers but not as etcd (kshell's one rule)."""
+        from kshell import Etcd, probe_http
+
+        last = "no endpoint"
+        for base in self.endpoints:
+            probe = probe_http(base, "/version", Etcd.identify, timeout=self.timeout)
+            if probe.ok:
+                self.answered = base
+                return probe.detail
+            if probe.state == "wrong":
+                raise NotEtcd(base, probe.detail)
+            last = probe.detail
+        raise Unreachable(",".join(self.endpoints), last)
 
     def machines(self) -> list[str]:
         response = self.request("/v2/machines")
@@ -170,6 +191,13 @@ class Client:
             if member.get("id") == leader and member.get("name"):
                 return f"{member['name']} ({leader})"
         return str(leader)
+
+    def _is_etcd(self) -> bool:
+        try:
+            self.version()
+        except NotEtcd:
+            return False
+        return True
 
     def v2_enabled(self) -> bool:
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kshell import Check, ToolEnv, hookimpl, raw_tool
+from kshell import Check, CommandError, ToolEnv, hookimpl, raw_tool
 
 from . import settings
 from .tools import FLEETCTL
@@ -86,7 +86,10 @@ def kshell_status(session):
         return [*lines, f"cannot reach etcd: {error}"]
     roles = Counter(m.metadata.get("role", "no role") for m in machines)
     lines.append(f"machines: {len(machines)}" + (f" ({_counts(roles)})" if machines else ""))
-    res = client.unit_states(session)
+    try:
+        res = client.unit_states(session)
+    except CommandError as e:  # no fleetctl to list units: the lines above still hold
+        return [*lines, f"units: not listed ({e.message})"]
     if res.ok:
         states = tables.units(res.stdout)
         by_state = Counter(s.active or "-" for s in states)
@@ -143,7 +146,8 @@ def kshell_checks(session):
                 "machines",
                 "warn",
                 "no fleet machines registered",
-                "start fleet.service on the machines (cloud-config coreos.fleet)",
+                "`sudo systemctl start fleet.service` on each machine "
+                "(coreos.fleet in its cloud-config)",
             )
         )
     else:
@@ -169,7 +173,9 @@ def kshell_checks(session):
                 "warn",
                 f"the cluster runs {cmp.summary()}, older than the pinned fleetctl "
                 f"{FLEETCTL.version}",
-                f"upgrade fleet on the machines to {FLEETCTL.version}",
+                f"update CoreOS on the machines to a release with fleet {FLEETCTL.version} "
+                "(`sudo update_engine_client -update`), or `bin use fleetctl PATH` with a "
+                "fleetctl of their version",
             )
         )
     elif machines:

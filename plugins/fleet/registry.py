@@ -40,14 +40,28 @@ def get(endpoint: str, key: str, *, recursive: bool = False, timeout: float = 2.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=timeout) as r:
-            return json.load(r).get("node")
+            data = _etcd_answer(endpoint, r.status, r.read())
+            return data.get("node")
     except urllib.error.HTTPError as e:
-        if e.code == 404:
+        data = _etcd_answer(endpoint, e.code, e.read())
+        if data.get("errorCode") == 100:  # key not found
             return None
         raise RegistryError(f"etcd at {endpoint} answered HTTP {e.code}") from e
     except (OSError, ValueError) as e:
         reason = getattr(e, "reason", None) or e
         raise RegistryError(f"etcd at {endpoint} did not answer: {reason}") from e
+
+
+def _etcd_answer(endpoint: str, status: int, body: bytes) -> dict:
+    """etcd's v2 JSON (a ``node`` or an ``errorCode``); anything else is not etcd, never
+    an empty registry (a web server's 404 page, a proxy) — kshell's rule for etcd."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not ("node" in data or "errorCode" in data):
+        raise RegistryError(f"{endpoint} is not etcd: it answers HTTP {status} without etcd's API")
+    return data
 
 
 @dataclass

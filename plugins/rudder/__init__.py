@@ -2,9 +2,9 @@
 
 Rudder (renamed flannel at the end of September 2014) reads its network from
 ``/coreos.com/network/config`` and leases one subnet per host under
-``/coreos.com/network/subnets/``. This plugin reads and writes those keys through the
-pinned etcdctl (``session.run("etcdctl", …)``; the etcd plugin points it at the
-context's endpoint) and renders the two units the seed's node cloud-config carries.
+``/coreos.com/network/subnets/``. This plugin reads and writes those keys with
+kshell's etcd API (``session.etcd()``: the v2 HTTP API at the context's
+``etcd.endpoint``) and renders the two units the seed's node cloud-config carries.
 
 Commands: ``rudder config``, ``rudder config set``, ``rudder subnets``, ``rudder units``.
 It is also the example of a kshell plugin: it imports only ``kshell`` and its own

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING
 
 from kshell import Check, CommandError, Session
 
 from . import netconf
 from .commands import CREATE_HINT, read_leases
-from .store import CONFIG_KEY, MACHINES_KEY, SUBNETS_KEY, Etcd
+from .store import CONFIG_KEY, MACHINES_KEY, SUBNETS_KEY
+from .store import etcd as context_etcd
+
+if TYPE_CHECKING:
+    from kshell import Etcd
 
 # Networks suggested when the configured one overlaps the hosts.
 _CANDIDATES = ("10.0.0.0/16", "10.244.0.0/16", "172.30.0.0/16", "192.168.128.0/17")
@@ -29,11 +34,11 @@ def _short(machine_id: str) -> str:
 
 
 def checks(session: Session) -> list[Check]:
-    etcd = Etcd(session, timeout=10.0)
+    etcd = context_etcd(session)
     try:
         raw = etcd.get(CONFIG_KEY)
     except CommandError as e:
-        return [Check("network config", "fail", e.message, "check `context` and `env etcdctl`")]
+        return [Check("network config", "fail", e.message, "`context set etcd.endpoint URL`")]
     if raw is None:
         return [Check("network config", "fail", f"{CONFIG_KEY} is missing", CREATE_HINT)]
     out: list[Check] = []
@@ -56,7 +61,7 @@ def checks(session: Session) -> list[Check]:
         leases = read_leases(etcd)
         hosts = machines(etcd)
     except CommandError as e:
-        out.append(Check("leases", "fail", e.message))
+        out.append(Check("leases", "fail", e.message, "`etcd health` tells what is wrong"))
         return out
     out += _lease_checks(cfg, leases, hosts)
     if cfg is not None:
@@ -100,7 +105,8 @@ def _lease_checks(
             out.append(Check(
                 "leases in network", "warn",
                 f"lease(s) outside {cfg.network}: {', '.join(outside)} (from an older config?)",
-                "restart rudder.service on those nodes; stale leases expire with their TTL",
+                "`fleetctl ssh MACHINE sudo systemctl restart rudder.service` on those nodes; "
+                "stale leases expire with their TTL",
             ))  # fmt: skip
     if not out:
         detail = f"{len(leases)} lease(s), {len(hosts)} fleet machine(s), all matched"
@@ -119,7 +125,8 @@ def _overlap_checks(cfg: netconf.NetConfig, hosts: dict[str, str | None]) -> lis
     fix = (
         f"rudder config set --network {free} --force, then restart rudder and docker on every node"
         if free
-        else "choose a Network that holds none of the machines' addresses"
+        else "rudder config set --network CIDR --force, with a CIDR that holds none of the "
+        "machines' addresses"
     )
     return [Check(
         "host network", "warn",
@@ -129,7 +136,7 @@ def _overlap_checks(cfg: netconf.NetConfig, hosts: dict[str, str | None]) -> lis
 
 
 def status(session: Session) -> list[str]:
-    etcd = Etcd(session, timeout=5.0)
+    etcd = context_etcd(session, timeout=3.0)
     try:
         raw = etcd.get(CONFIG_KEY)
         if raw is None:

@@ -7,11 +7,15 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kshell import CommandError, Session, format_table
+from kshell import CommandError, CompareFailed, KeyExists, Session, format_table
 
 from . import netconf, units
-from .store import CONFIG_KEY, SUBNETS_KEY, CompareFailed, Etcd, KeyExists
+from .store import CONFIG_KEY, SUBNETS_KEY, etcd
+
+if TYPE_CHECKING:
+    from kshell import Etcd
 
 CREATE_HINT = "rudder config set --network 10.0.0.0/16"
 
@@ -39,7 +43,7 @@ def _show_config(session: Session, cfg: netconf.NetConfig) -> None:
 
 
 def config_show(session: Session, args: argparse.Namespace) -> int:
-    raw = Etcd(session).get(CONFIG_KEY)
+    raw = etcd(session).get(CONFIG_KEY)
     if session.dry_run:
         return 0
     if raw is None:
@@ -80,14 +84,14 @@ def config_set(session: Session, args: argparse.Namespace) -> int:
             session.warn(f"rudder config set: {problem}")
         raise CommandError(e.problems[-1], 2) from None
     value = new.to_json()
-    etcd = Etcd(session)
+    store = etcd(session)
     if session.dry_run:
-        etcd.mk(CONFIG_KEY, value)
+        store.mk(CONFIG_KEY, value)
         return 0
-    old = etcd.get(CONFIG_KEY)
+    old = store.get(CONFIG_KEY)
     if old is None:
         try:
-            etcd.mk(CONFIG_KEY, value)
+            store.mk(CONFIG_KEY, value)
         except KeyExists:
             raise CommandError(f"{CONFIG_KEY} was created meanwhile; look again") from None
         session.echo(f"created {CONFIG_KEY}: {value}")
@@ -109,7 +113,7 @@ def config_set(session: Session, args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        etcd.swap(CONFIG_KEY, old, value)
+        store.swap(CONFIG_KEY, old, value)
     except CompareFailed as e:
         raise CommandError(e.message) from None
     session.echo(f"replaced {CONFIG_KEY}: {old} -> {value}")
@@ -120,9 +124,9 @@ def config_set(session: Session, args: argparse.Namespace) -> int:
 # -- rudder subnets ---------------------------------------------------------------------
 
 
-def read_leases(etcd: Etcd) -> list[netconf.Lease]:
+def read_leases(store: Etcd) -> list[netconf.Lease]:
     leases = []
-    for node in etcd.leaves(SUBNETS_KEY):
+    for node in store.leaves(SUBNETS_KEY):
         leases.append(
             netconf.Lease(
                 subnet=netconf.lease_subnet(node.key),
@@ -135,7 +139,7 @@ def read_leases(etcd: Etcd) -> list[netconf.Lease]:
 
 
 def subnets(session: Session, args: argparse.Namespace) -> int:
-    leases = read_leases(Etcd(session))
+    leases = read_leases(etcd(session))
     if session.dry_run:
         return 0
     if args.json:
