@@ -45,6 +45,9 @@ Hooks (implement any; each takes exactly these keyword arguments):
     Lines for ``status`` (printed as ``PLUGIN: line``). Keep it fast: short timeouts.
 ``kshell_checks(session: Session) -> Iterable[Check] | None``
     Findings for ``doctor``; each non-ok :class:`Check` names the command that fixes it.
+``kshell_context_sources(session: Session) -> Iterable[tuple[str, str, str]] | None``
+    Rows ``(what, value, from)`` that ``context`` shows below the settings, for values a
+    plugin finds itself (a credentials file, variables). Mask secrets; read no network.
 
 In ``kshell_status`` and ``kshell_checks`` a :class:`CommandError` is shown as the
 plugin's line (a pinned tool that is not installed as ``bin install NAME``); any other

@@ -109,3 +109,13 @@ def kshell_checks(session):
     if session.context.get("hello.greeting") == "hello":
         return [Check("greeting", "warn", "the default greeting", "context set hello.greeting hi")]
     return [Check("greeting", "ok", session.context.get("hello.greeting"))]
+
+
+@hookimpl
+def kshell_context_sources(session):
+    # A value the plugin finds itself (here: a variable), shown by `context` with its source.
+    import os
+
+    if os.environ.get("HELLO_PLANET"):
+        return [("hello planet", _planet(os.environ["HELLO_PLANET"]), "env HELLO_PLANET")]
+    return [("hello planet", "-", "unset")]
