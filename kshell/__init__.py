@@ -89,7 +89,10 @@ class Command:
     completers: Mapping[str, Completer] = field(default_factory=dict)
     description: str = ""
     read_only: bool = False
-    """True when the command changes nothing; recipes' ``--dry-run`` runs it."""
+    """True when the command changes nothing (cluster, config, files): the session's
+    cached cluster data is kept after it. It does not make the command run for real in
+    a dry run: there every handler runs, its tool calls are printed by
+    :meth:`Session.run` and its own network reads by :meth:`Session.dry`."""
     passthrough: bool = False
     """No parsing: every word after the name arrives as ``args.args`` (raw tools)."""
 
@@ -195,7 +198,9 @@ class Session(Protocol):
     interactive: bool
     """A person is at a terminal (prompts and progress bars are welcome)."""
     dry_run: bool
-    """Tools are not run: :meth:`run` prints the argv and returns status 0."""
+    """Nothing is contacted or changed (``kshell run --dry-run``): :meth:`run` prints
+    the argv and returns status 0; a handler that reads the cluster itself (HTTP) asks
+    :meth:`dry` first; config changes stay in memory for the later lines."""
 
     def run(
         self,
@@ -218,6 +223,24 @@ class Session(Protocol):
 
     def echo(self, text: str = "") -> None:
         """Write a line to standard output."""
+        ...
+
+    def dry(self, what: str) -> bool:
+        """Call before contacting anything other than through :meth:`run` (an HTTP read,
+        a socket). In a dry run it prints ``+ what`` (say exactly what would be asked:
+        ``GET http://10.1.1.245:4001/v2/keys/?recursive=true``) and returns True: skip
+        the request and return. Otherwise it returns False and prints nothing::
+
+            if session.dry(f"GET {url}/version"):
+                return 0
+        """
+        ...
+
+    def confirm(self, question: str, *, yes: bool = False) -> bool:
+        """Ask ``question`` (y/N) on the terminal; True to go ahead. ``yes`` (the
+        command's own ``--yes``) or ``kshell run --yes`` answers it. Without a person at
+        a terminal, or in a dry run, an unanswered question raises :class:`CommandError`
+        saying to pass ``--yes``."""
         ...
 
     def warn(self, text: str) -> None:

@@ -18,7 +18,7 @@ from kshell import Command, Setting, Tool, ToolEnv
 from kshell.table import CommandTable
 
 # Core plugins: the shell's own commands, registered before the entry points.
-CORE_PLUGINS = ("kshell.shell_commands", "kshell.bin_commands")
+CORE_PLUGINS = ("kshell.shell_commands", "kshell.bin_commands", "kshell.recipe_commands")
 
 
 @dataclass

@@ -96,7 +96,9 @@ def test_malformed_recipe_is_one_line(home, recipe):
     path = recipe("context list \\")
     r = run(home, str(path))
     assert r.returncode == 2
-    assert r.stderr.strip() == (f"kshell run: {path}:1: the file ends inside a `\\` continuation")
+    assert r.stderr.strip() == (
+        f"kshell run: {path}:1: the file ends inside a `\\` continuation (nothing was run)"
+    )
     r = run(home, str(path.with_name("missing.ksh")))
     assert r.returncode == 2 and "no such recipe file" in r.stderr
 
