@@ -155,8 +155,10 @@ class Runner:
         if session.dry_run:
             toolenv = session.host.tool_env(name, session.context)
             shown = [name, *toolenv.args, *args]
-            env = " ".join(f"{k}={v}" for k, v in sorted(toolenv.env.items()))
-            session.echo(f"+ {env + ' ' if env else ''}{' '.join(map(_quote, shown))}")
+            hide = _masker(session)
+            env = " ".join(f"{k}={hide(v)}" for k, v in sorted(toolenv.env.items()))
+            line = " ".join(hide(_quote(w)) for w in shown)
+            session.echo(f"+ {env + ' ' if env else ''}{line}")
             return ToolResult(0, argv=shown)
         argv, extra = self.argv(name, args)
         env = {**os.environ, **extra}
@@ -301,6 +303,22 @@ def _stop(proc) -> None:
         proc.wait()
     except Exception:  # the signal's exit is expected here
         pass
+
+
+def _masker(session: ShellSession) -> Callable[[str], str]:
+    """Replaces the values of the context's secret settings with ``****`` (dry-run lines)."""
+    secrets = [
+        value
+        for key, setting in session.host.settings.items()
+        if setting.secret and (value := session.context.get(key))
+    ]
+
+    def hide(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, "****")
+        return text
+
+    return hide
 
 
 def _quote(word: str) -> str:

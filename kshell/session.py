@@ -106,7 +106,7 @@ class ShellSession:
         )
 
     def echo(self, text: str = "") -> None:
-        if self._dry_changed and self.dry_run and not text.startswith("+ "):
+        if self._dry_changed and self.dry_run and not text.startswith(("+ ", "(dry run)")):
             text = f"(dry run) {text}"
         self.out.write(text + "\n")
         self.out.flush()
