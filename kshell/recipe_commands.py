@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,10 +60,19 @@ def run_from_args(session: ShellSession, args: argparse.Namespace, prog: str) ->
     session.dry_run = session.dry_run or args.dry_run
     session.install_missing = session.install_missing or args.install_missing
     session.assume_yes = session.assume_yes or args.yes
+    running = session.state("kshell.run").setdefault("recipes", [])
+    here = os.path.abspath(args.recipe)
+    pushed = here not in running
     try:
+        if not pushed:  # `run` of a recipe that is running already would never end
+            session.warn(f"{prog}: {args.recipe} is running already (a `run` cycle); not again")
+            return 2
+        running.append(here)
         options = Options(variables, args.start, args.keep_going, args.quiet, prog)
         return run_recipe(session, Path(args.recipe), options)
     finally:
+        if pushed:
+            running.pop()
         session.interactive, session.dry_run, session.install_missing, session.assume_yes = flags
         if entered_dry:  # the dry run's config changes end with it
             session.config, session.context, session.runner, session._dry_raw = config
@@ -212,6 +222,8 @@ def _history_save(session: ShellSession, args: argparse.Namespace) -> int:
     settings = ", ".join(f"{k}={context.shown(k)}" for k in sorted(stored)) or "no settings"
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     path = Path(args.file).expanduser()
+    if session.dry(f"write {len(lines)} command{'s' if len(lines) != 1 else ''} to {path}"):
+        return 0
     header = [
         f"# Saved by `history save` on {now}: {len(lines)} command"
         f"{'s' if len(lines) != 1 else ''} that succeeded in a kshell session.",

@@ -465,3 +465,51 @@ def test_history_save_masks_secrets_and_writes_a_header(home, tmp_path):
     assert execute(session, f"history save {target} --last 1") == 0
     assert target.read_text().rstrip().splitlines()[-1] == "context list"
     assert "1 command that succeeded" in target.read_text()
+
+
+# -- arbitrary text ---------------------------------------------------------------------------
+
+FRAGMENTS = [
+    "", "# note", "context list", "context add x${N}", "use x1", "use nowhere", "set N=1",
+    "set M=${N}", "etcd set /k ${M:-v}", "include part.ksh", "include r.ksh", "include",
+    "include 'a b'", "wait", "wait --timeout 0.1 --interval 0.05 use nowhere",
+    "wait --timeout x help", "run r.ksh", "run part.ksh --dry-run", "history save out.ksh",
+    "'unterminated", "line \\", "help ${UNSET}", "bin install", "exit", "status", "\t",
+    "context set k v", "\\", "${", "#!", "env", "fleet", "help --nope",
+]
+
+
+def test_arbitrary_recipes_never_raise_and_errors_carry_file_line(home, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from kshell.recipes import plan
+    from kshell.replay import Options, run_recipe
+
+    line = st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=20))
+    place = __import__("re").compile(r"(^|\s)\S*\.ksh:\d+[:( ]")
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(line, max_size=8), st.lists(line, max_size=4))
+    def check(main_lines, part_lines):
+        main = tmp_path / "r.ksh"
+        main.write_text("\n".join(main_lines))
+        (tmp_path / "part.ksh").write_text("\n".join(part_lines))
+        out, err = io.StringIO(), io.StringIO()
+        session = open_session(plugins="", out=out, err=err, dry_run=True)
+        checked = plan(session.host.commands, main)
+        for problem in checked.problems:
+            assert problem.startswith(f"{main}:") or problem.startswith(f"{tmp_path}/part.ksh:")
+            assert place.search(problem), problem
+        status = run_recipe(session, main, Options({}, quiet=True))
+        if status != 0:
+            last = err.getvalue().rstrip("\n").splitlines()[-1]
+            assert place.search(last) or "--from" in last or "nothing was run" in last, last
+        assert not (tmp_path / "out.ksh").exists()  # a dry run writes nothing
+
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        check()
+    finally:
+        os.chdir(old)
