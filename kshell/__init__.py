@@ -227,9 +227,10 @@ class Session(Protocol):
 
     def dry(self, what: str) -> bool:
         """Call before contacting or changing anything other than through :meth:`run`
-        (an HTTP read, a socket, writing a file). In a dry run it prints ``+ what`` (say exactly what would be asked:
-        ``GET http://10.1.1.245:4001/v2/keys/?recursive=true``) and returns True: skip
-        the request and return. Otherwise it returns False and prints nothing::
+        (an HTTP read, a socket, writing a file). In a dry run it prints ``+ what`` (say
+        exactly what would be asked: ``GET http://10.1.1.245:4001/v2/keys/?recursive=true``)
+        and returns True: skip the request and return. Otherwise it returns False and
+        prints nothing::
 
             if session.dry(f"GET {url}/version"):
                 return 0

@@ -103,6 +103,7 @@ def execute(session: ShellSession, line: str) -> int:
 
 def invoke(session: ShellSession, cmd: Command, args: argparse.Namespace) -> int:
     """Run a command whose arguments are parsed already (recipes parse every line first)."""
+    session.begin_command()
     try:
         status = cmd.handler(session, args)
     except CommandError as e:

@@ -84,7 +84,6 @@ def _replay(session: ShellSession, recipe: Plan, steps: list[Step], options: Opt
         for step in steps:
             if not options.quiet:
                 session.warn(f"{step.where}: {step.text}")
-            session.begin_step()
             if step.args is None:
                 status = execute(session, step.text)
             else:

@@ -133,8 +133,8 @@ class ShellSession:
             return False
         return answer.strip().lower() in ("y", "yes")
 
-    def begin_step(self) -> None:
-        """A recipe line starts: its own dry-run changes decide its (dry run) marks."""
+    def begin_command(self) -> None:
+        """A command starts: its own dry-run changes decide its ``(dry run)`` marks."""
         self._dry_changed = False
 
     def cached(self, key: str, load: Callable[[], T], ttl: float = 10.0) -> T | None:
