@@ -1,8 +1,9 @@
 """Recipes: ``.ksh`` files of kshell command lines, read and checked before anything runs.
 
 ``#`` comments, ``\\`` continuations, ``${NAME}`` / ``${NAME:-default}`` from
-``set NAME=VALUE`` lines, ``--var NAME=VALUE`` or the environment, and
-``include FILE`` (relative to the including file, cycles refused).
+``set NAME=VALUE`` lines, ``--var NAME=VALUE`` or the environment (``${RECIPE_DIR}``
+is the directory of the file being read), and ``include FILE`` (relative to the
+including file, cycles refused).
 
 :func:`plan` reads the whole file and its includes, splits every line, looks it
 up in the command table and parses it with the command's own parser (``wait``
@@ -129,12 +130,17 @@ def logical_lines(text: str) -> Iterator[tuple[int, str | None]]:
         yield start, None
 
 
-def expand(text: str, variables: Mapping[str, str]) -> tuple[str, list[str]]:
-    """``text`` with ``${NAME}`` replaced; and the names that are not set anywhere."""
+def expand(
+    text: str, variables: Mapping[str, str], builtin: Mapping[str, str] | None = None
+) -> tuple[str, list[str]]:
+    """``text`` with ``${NAME}`` replaced; and the names that are not set anywhere.
+    ``builtin`` (``RECIPE_DIR``) comes first: it is the reading file's own."""
     missing: list[str] = []
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
+        if builtin and name in builtin:
+            return builtin[name]
         if name in variables:
             return variables[name]
         if name in os.environ:
@@ -228,6 +234,8 @@ def _read(
         return
     out.lines[shown] = len(text.splitlines())
     resolved = path.resolve()
+    # Resource files beside the recipe: `kube create -c ${RECIPE_DIR}/pod.json pods`.
+    builtin = {"RECIPE_DIR": os.path.dirname(shown) or "."}
     for number, line in logical_lines(text):
         here = f"{shown}:{number}"
         suffix = included_from(chain)
@@ -240,12 +248,12 @@ def _read(
             break
         m = _SET.match(line)
         if m:
-            value, missing = expand(m.group(2).strip(), variables)
+            value, missing = expand(m.group(2).strip(), variables, builtin)
             for name in missing:
                 problem(f"${{{name}}} is not set; pass --var {name}=VALUE or set it")
             variables.setdefault(m.group(1), value)
             continue
-        line, missing = expand(line, variables)
+        line, missing = expand(line, variables, builtin)
         if missing:
             for name in missing:
                 problem(f"${{{name}}} is not set; pass --var {name}=VALUE or set it")
