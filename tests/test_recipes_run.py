@@ -303,6 +303,22 @@ def test_wait_at_the_prompt_and_fleet_wait_in_a_recipe(cluster, home, recipe):
     assert r.returncode == 1 and "other.service (no machine reports it)" in r.stderr
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_wait_shows_one_progress_line_on_a_terminal(cluster, home):
+    session = open_session(out=io.StringIO(), err=_Terminal())
+    assert execute(session, "wait --timeout 1.2 --interval 0.2 etcd get /nothing") == 124
+    err = session.err.getvalue()
+    assert "\rwait: etcd get /nothing (up to 1.2s) … 1s (Ctrl-C stops)" in err
+    assert "\r\x1b[K" in err  # erased before the result
+    piped = open_session(out=io.StringIO(), err=io.StringIO())
+    assert execute(piped, "wait --timeout 1.2 --interval 0.2 etcd get /nothing") == 124
+    assert "\r" not in piped.err.getvalue()
+
+
 # -- dry runs ------------------------------------------------------------------------------
 
 
