@@ -157,8 +157,8 @@ def expand(
 
 
 def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.Namespace | None]:
-    """Split, look up and parse ``text`` as the dispatcher would; RecipeError-free:
-    raises ValueError with the problem (no place) when the line cannot run."""
+    """Split, look up and parse ``text`` as the dispatcher would, running nothing;
+    ValueError says what is wrong (the caller adds the place) when the line cannot run."""
     from kshell.dispatch import parse_words, split, suggest
     from kshell.table import HelpShown, UsageError
 

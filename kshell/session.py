@@ -47,7 +47,7 @@ class ShellSession:
         self.hooks_running = False  # status/doctor hooks: never stop to ask the user
         self.assume_yes = False  # `run --yes`: confirmations are answered yes
         self.succeeded: list[tuple[str, str]] = []  # (line, context) typed at the prompt
-        self._dry_changed = False  # this recipe line changed the config in a dry run
+        self._dry_changed = False  # this command changed the config in a dry run
         self._state: dict[str, dict[str, Any]] = {}
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")
