@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kshell import Command, CommandError, hookimpl
+from kshell import Candidate, Command, CommandError, hookimpl
 
 if TYPE_CHECKING:
     from kshell.session import ShellSession
@@ -76,6 +76,29 @@ def run_from_args(session: ShellSession, args: argparse.Namespace, prog: str) ->
         session.interactive, session.dry_run, session.install_missing, session.assume_yes = flags
         if entered_dry:  # the dry run's config changes end with it
             session.config, session.context, session.runner, session._dry_raw = config
+
+
+def _complete_recipe(session: ShellSession, prefix: str) -> list[Candidate]:
+    """Directories and ``.ksh`` files under what was typed (local, never slow)."""
+    directory, slash, tail = prefix.rpartition("/")
+    base = Path(os.path.expanduser(directory)) if directory else Path("/" if slash else ".")
+    shown = directory + slash
+    try:
+        entries = sorted(os.scandir(base), key=lambda e: e.name)
+    except OSError:
+        return []
+    out = []
+    for entry in entries:
+        if not entry.name.startswith(tail) or (entry.name.startswith(".") and not tail):
+            continue
+        try:
+            if entry.is_dir():
+                out.append(Candidate(f"{shown}{entry.name}/", "directory"))
+            elif entry.name.endswith(".ksh"):
+                out.append(Candidate(f"{shown}{entry.name}", "recipe"))
+        except OSError:
+            continue
+    return out
 
 
 def _run(session: ShellSession, args: argparse.Namespace) -> int:
@@ -251,7 +274,7 @@ def _history_save_args(p: argparse.ArgumentParser) -> None:
 def kshell_commands(register) -> None:
     register(Command(
         "run", "Replay a recipe file (as `kshell run`): checked first, then line by line",
-        _run, arguments=add_run_arguments,
+        _run, arguments=add_run_arguments, completers={"recipe": _complete_recipe},
     ))  # fmt: skip
     register(Command(
         "wait", "Rerun a command quietly until it succeeds (bounded); says how it ended",
@@ -259,5 +282,5 @@ def kshell_commands(register) -> None:
     ))  # fmt: skip
     register(Command(
         "history save", "Write this session's successful commands as a recipe (secrets masked)",
-        _history_save, arguments=_history_save_args,
+        _history_save, arguments=_history_save_args, completers={"file": _complete_recipe},
     ))  # fmt: skip

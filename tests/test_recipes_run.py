@@ -529,3 +529,16 @@ def test_arbitrary_recipes_never_raise_and_errors_carry_file_line(home, tmp_path
         check()
     finally:
         os.chdir(old)
+
+
+def test_run_and_history_save_complete_recipe_files(home, tmp_path, monkeypatch):
+    from kshell.completion import complete
+
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "net.ksh").write_text("context list\n")
+    (tmp_path / "recipes" / "notes.txt").write_text("")
+    monkeypatch.chdir(tmp_path)
+    session = open_session(plugins="", out=io.StringIO(), err=io.StringIO())
+    assert [s.text for s in complete(session, "run rec")] == ["recipes/"]
+    assert [s.text for s in complete(session, "run recipes/")] == ["recipes/net.ksh"]
+    assert [s.text for s in complete(session, "history save recipes/n")] == ["recipes/net.ksh"]
