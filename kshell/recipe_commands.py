@@ -23,9 +23,12 @@ EX_INTERRUPTED = 130
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     """The arguments of ``kshell run`` and of ``run`` at the prompt (one definition)."""
     p.add_argument("recipe", help="a .ksh file")
-    p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument(
-        "--dry-run", action="store_true", help="contact and change nothing; print what would be"
+        "--var", action="append", default=[], metavar="NAME=VALUE",
+        help="set ${NAME} (repeatable; wins over the recipe's own `set`)",
+    )  # fmt: skip
+    p.add_argument(
+        "--dry-run", action="store_true", help="contact and change nothing; print what would be done"
     )
     p.add_argument(
         "--from", dest="start", default="", metavar="LINE",
@@ -153,7 +156,7 @@ def _wait(session: ShellSession, args: argparse.Namespace) -> int:
     from kshell.dispatch import execute
 
     if not args.waited:
-        raise CommandError("which command? wait [--timeout S] [--interval S] COMMAND…", 2)
+        raise CommandError("which command? (wait [--timeout S] [--interval S] COMMAND…)", 2)
     line = shlex.join(args.waited)
     if session.dry_run:
         session.echo(f"+ wait up to {args.timeout:g}s, every {args.interval:g}s, until: {line}")
