@@ -28,7 +28,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         help="set ${NAME} (repeatable; wins over the recipe's own `set`)",
     )  # fmt: skip
     p.add_argument(
-        "--dry-run", action="store_true", help="contact and change nothing; print what would be done"
+        "--dry-run", action="store_true", help="contact and change nothing; say what would be done"
     )
     p.add_argument(
         "--from", dest="start", default="", metavar="LINE",
