@@ -107,6 +107,14 @@ class CommandError(Exception):
         self.status = status
 
 
+class DryRunStop(CommandError):
+    """Ends a handler quietly in a dry run, after :meth:`Session.dry` printed what it
+    would have asked (a network read deep inside a client): status 0, no message."""
+
+    def __init__(self) -> None:
+        super().__init__("", 0)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One completion: the text inserted and a short description beside it."""
@@ -143,9 +151,10 @@ class Command:
     completers: Mapping[str, Completer] = field(default_factory=dict)
     description: str = ""
     read_only: bool = False
-    """True when the command changes nothing (no key, unit, file or setting): the
-    completion cache is kept after it, any other command marks it stale.
-    Recipes' ``--dry-run`` runs it."""
+    """True when the command changes nothing (cluster, config, files): the session's
+    cached cluster data is kept after it. It does not make the command run for real in
+    a dry run: there every handler runs, its tool calls are printed by
+    :meth:`Session.run` and its own network reads by :meth:`Session.dry`."""
     passthrough: bool = False
     """No parsing: every word after the name arrives as ``args.args`` (raw tools)."""
 
@@ -251,7 +260,9 @@ class Session(Protocol):
     interactive: bool
     """A person is at a terminal (prompts and progress bars are welcome)."""
     dry_run: bool
-    """Tools are not run: :meth:`run` prints the argv and returns status 0."""
+    """Nothing is contacted or changed (``kshell run --dry-run``): :meth:`run` prints
+    the argv and returns status 0; a handler that reads the cluster itself (HTTP) asks
+    :meth:`dry` first; config changes stay in memory for the later lines."""
 
     def run(
         self,
@@ -274,6 +285,25 @@ class Session(Protocol):
 
     def echo(self, text: str = "") -> None:
         """Write a line to standard output."""
+        ...
+
+    def dry(self, what: str) -> bool:
+        """Call before contacting or changing anything other than through :meth:`run`
+        (an HTTP read, a socket, writing a file). In a dry run it prints ``+ what`` (say
+        exactly what would be asked: ``GET http://10.1.1.245:4001/v2/keys/?recursive=true``)
+        and returns True: skip the request and return. Otherwise it returns False and
+        prints nothing::
+
+            if session.dry(f"GET {url}/version"):
+                return 0
+        """
+        ...
+
+    def confirm(self, question: str, *, yes: bool = False) -> bool:
+        """Ask ``question`` (y/N) on the terminal; True to go ahead. ``yes`` (the
+        command's own ``--yes``) or ``kshell run --yes`` answers it. Without a person at
+        a terminal, or in a dry run, an unanswered question raises :class:`CommandError`
+        saying to pass ``--yes``."""
         ...
 
     def warn(self, text: str) -> None:
@@ -344,6 +374,7 @@ __all__ = [
     "Check",
     "Command",
     "CommandError",
+    "DryRunStop",
     "CompareFailed",
     "Completer",
     "Context",

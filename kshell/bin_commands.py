@@ -42,6 +42,33 @@ def _complete_names(session: Any, prefix: str) -> list[str]:
     return sorted(n for n in _tools(session) if n.startswith(prefix))
 
 
+def _dry(session: Any, text: str) -> bool:
+    """In a dry run, say what would be done (``(dry run) …``) and return True: do nothing."""
+    if not getattr(session, "dry_run", False):
+        return False
+    session.echo(f"(dry run) {text}")
+    return True
+
+
+def _would_install(session: Any, tool: Tool, force: bool) -> str:
+    """What ``bin install`` would do for ``tool``; reads only local files."""
+    from kshell.install import (
+        effective_mirror,
+        installed_path,
+        mirror_url,
+        platform_key,
+        release_for,
+        target_path,
+    )
+
+    found = installed_path(tool)
+    if found and not force:
+        return f"{tool.name} {tool.version}: already installed at {found}; nothing to do"
+    release = release_for(tool, platform_key())  # ToolError: no release for this platform
+    url = mirror_url(release.url, effective_mirror(_mirror(session)))
+    return f"{tool.name} {tool.version}: would download {url} and install {target_path(tool)}"
+
+
 def _short(digest: str | None) -> str | None:
     return digest[:12] if digest else None
 
@@ -98,6 +125,9 @@ def _install(session: Any, args: argparse.Namespace) -> int:
     failures: list[str] = []
     for tool in tools:
         try:
+            if getattr(session, "dry_run", False):
+                _dry(session, _would_install(session, tool, args.force))
+                continue
             result = install(tool, mirror=_mirror(session), force=args.force, log=session.warn)
         except ToolError as e:
             failures.append(e.message)
@@ -203,6 +233,10 @@ def _use(session: Any, args: argparse.Namespace) -> int:
     from kshell.install import ToolError, use_binary
 
     tool = _tool(session, args.name)
+    if getattr(session, "dry_run", False):  # no probe, no digest recorded
+        session.update_config(_set_binary(tool.name, args.path))
+        _dry(session, f"{tool.name}: would check and use {args.path}")
+        return 0
     try:
         path, version, digest = use_binary(tool, args.path, force=args.force)
     except ToolError as e:
@@ -216,13 +250,18 @@ def _use(session: Any, args: argparse.Namespace) -> int:
 
 
 def _remove(session: Any, args: argparse.Namespace) -> int:
-    from kshell.install import remove
+    from kshell.install import installed_path, remove
 
     tool = _tool(session, args.name)
     explicit = _binaries(session).get(tool.name)
     if explicit:
         session.update_config(_set_binary(tool.name, None))
         session.echo(f"{tool.name}: no longer using {explicit} (the file is left alone)")
+    if getattr(session, "dry_run", False):
+        found = installed_path(tool, binaries={})
+        _dry(session, f"{tool.name} {tool.version}: would remove {found}" if found
+             else f"{tool.name} {tool.version} is not installed; nothing to remove")  # fmt: skip
+        return 0
     removed = remove(tool, log=session.warn)
     if removed:
         session.echo(f"{tool.name} {tool.version}: removed {removed} (recorded digest kept)")
@@ -235,6 +274,8 @@ def _forget(session: Any, args: argparse.Namespace) -> int:
     from kshell.install import forget, lock_path
 
     name = args.name
+    if _dry(session, f"{name}: would forget its recorded digests in {lock_path()}"):
+        return 0
     gone = forget(name)
     if not gone:
         session.echo(f"{name}: no recorded digest in {lock_path()}")

@@ -24,38 +24,16 @@ def _parser() -> argparse.ArgumentParser:
         help="start a throwaway local etcd and use a `sandbox` context pointing at it",
     )
     sub = p.add_subparsers(dest="subcommand", metavar="run")
-    run = sub.add_parser("run", help="replay a recipe file of kshell commands")
-    run.add_argument("recipe", help="a .ksh file")
-    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
-    run.add_argument("--dry-run", action="store_true", help="print each tool's argv, run none")
-    run.add_argument(
-        "--from",
-        dest="start",
-        type=int,
-        default=0,
-        metavar="LINE",
-        help="resume at this line of the recipe",
-    )
-    run.add_argument("--quiet", action="store_true", help="do not echo each line")
-    run.add_argument(
-        "--install-missing", action="store_true", help="install missing pinned tools without asking"
-    )
+    from kshell.recipe_commands import add_run_arguments
+
+    add_run_arguments(sub.add_parser("run", help="replay a recipe file of kshell commands"))
     return p
 
 
 def _recipe(session, args) -> int:
-    from pathlib import Path
+    from kshell.recipe_commands import run_from_args
 
-    from kshell.recipes import run_recipe
-
-    variables = {}
-    for pair in args.var:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            session.warn(f"kshell run: --var takes NAME=VALUE, not `{pair}`")
-            return 2
-        variables[name] = value
-    return run_recipe(session, Path(args.recipe), variables, start=args.start, quiet=args.quiet)
+    return run_from_args(session, args, "kshell run")
 
 
 def _stdin_lines(session, stream) -> int:

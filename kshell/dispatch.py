@@ -11,7 +11,7 @@ import argparse
 import shlex
 from typing import TYPE_CHECKING
 
-from kshell import CommandError
+from kshell import Command, CommandError
 from kshell.table import HelpShown, UsageError
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def suggest(names: list[str], words: list[str]) -> list[str]:
     return [name for ratio, name in sorted(scored, reverse=True)[:3] if ratio >= best - 0.1]
 
 
-def _parse(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+def parse_words(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
     """Flags may come anywhere among the positionals, as users type them."""
     if "--" in words:  # intermixed parsing mishandles `--` before the positionals
         return parser.parse_args(words)
@@ -84,7 +84,7 @@ def execute(session: ShellSession, line: str) -> int:
         args = argparse.Namespace(args=rest)
     else:
         try:
-            args = _parse(table.parser(entry), rest)
+            args = parse_words(table.parser(entry), rest)
         except UsageError as e:
             if table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-"):
                 typed = " ".join(words[: used + 1])
@@ -98,10 +98,17 @@ def execute(session: ShellSession, line: str) -> int:
         except HelpShown:
             session.echo(table.parser(entry).format_help().rstrip())
             return 0
+    return invoke(session, cmd, args)
+
+
+def invoke(session: ShellSession, cmd: Command, args: argparse.Namespace) -> int:
+    """Run a command whose arguments are parsed already (recipes parse every line first)."""
+    session.begin_command()
     try:
         status = cmd.handler(session, args)
     except CommandError as e:
-        session.warn(f"{cmd.name}: {e.message}")
+        if e.message:  # DryRunStop has none: the dry run's `+ …` line said it all
+            session.warn(f"{cmd.name}: {e.message}")
         return e.status
     except KeyboardInterrupt:
         session.warn(f"{cmd.name}: interrupted")

@@ -205,7 +205,8 @@ class Etcd:
     ``Etcd("http://10.1.1.245:4001")`` or, in a handler, ``session.etcd()``. Reads return
     None (or ``[]``) for a key that is not there; every other failure raises one line.
     With ``echo`` set (a dry run), writes are printed as ``+ etcd set KEY VALUE`` and not
-    made, and reads raise :class:`EtcdError` (a dry run contacts nothing).
+    made, and a read prints the request it would send and ends the handler
+    (:class:`kshell.DryRunStop`): a dry run contacts nothing.
     """
 
     def __init__(
@@ -234,8 +235,13 @@ class Etcd:
         """(HTTP status, JSON body) from the first endpoint that answers as etcd."""
         import requests
 
-        if self.echo is not None:
-            raise EtcdError(f"cannot {what}: a dry run contacts no etcd", 0)
+        if self.echo is not None:  # a dry run: say what would be asked, ask nothing
+            from kshell import DryRunStop
+
+            query = "&".join(f"{k}={v}" for k, v in (kwargs.get("params") or {}).items())
+            url = f"{self.endpoints[0]}{key_path(key)}" + (f"?{query}" if query else "")
+            self.echo(f"+ {method} {url}")
+            raise DryRunStop()
         last = "no endpoint"
         for base in self.endpoints:
             try:
@@ -314,7 +320,10 @@ class Etcd:
     def version(self) -> str:
         """The server's version; :class:`NotEtcd` when what answers is not etcd."""
         if self.echo is not None:
-            raise EtcdError("a dry run contacts no etcd", 0)
+            from kshell import DryRunStop
+
+            self.echo(f"+ GET {self.endpoints[0]}/version")
+            raise DryRunStop()
         last = None
         for base in self.endpoints:
             probe = probe_http(base, "/version", etcd_version, timeout=self.timeout)

@@ -34,7 +34,7 @@ _COLLECTED = (
 )
 
 # Core plugins: the shell's own commands, registered before the entry points.
-CORE_PLUGINS = ("kshell.shell_commands", "kshell.bin_commands")
+CORE_PLUGINS = ("kshell.shell_commands", "kshell.bin_commands", "kshell.recipe_commands")
 
 
 @dataclass

@@ -1,54 +1,124 @@
-"""Recipes: ``.ksh`` files of kshell command lines, replayed by ``kshell run FILE``.
+"""Recipes: ``.ksh`` files of kshell command lines, read and checked before anything runs.
 
 ``#`` comments, ``\\`` continuations, ``${NAME}`` / ``${NAME:-default}`` from
-``set NAME=VALUE`` lines, ``--var NAME=VALUE`` or the environment, and
-``include FILE`` (relative to the including file, cycles refused). Each line is
-echoed as ``file:line: command`` before it runs; the first failure stops the
-replay with its place and status, and ``--from N`` resumes at line N.
+``set NAME=VALUE`` lines, ``--var NAME=VALUE`` or the environment (``${RECIPE_DIR}``
+is the directory of the file being read), and ``include FILE`` (relative to the
+including file, cycles refused).
+
+:func:`plan` reads the whole file and its includes, splits every line, looks it
+up in the command table and parses it with the command's own parser (``wait``
+lines: the waited-for command too). Every problem is collected with its
+``file:line`` (and, inside an include, the including line); the replay
+(:mod:`kshell.replay`) starts only when there are none, and runs the parsed
+lines without reading or parsing anything again.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kshell.table import CommandTable, Entry
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SET = re.compile(r"^set\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
+Site = tuple[str, int]
+"""A place in a recipe: the file as shown and a line number."""
+
 
 class RecipeError(Exception):
+    """A problem found while reading a recipe; ``message`` starts with ``file:line``."""
+
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}")
         self.message = f"{where}: {message}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Step:
-    file: Path
+    """One command line of the recipe, expanded, split and parsed."""
+
+    file: str
     line: int
     text: str
+    chain: tuple[Site, ...] = ()
+    """The ``include`` lines that lead here, outermost first."""
+    entry: Entry | None = None
+    args: argparse.Namespace | None = None
+    """The parsed arguments; None means: run ``text`` through the dispatcher."""
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}" + included_from(self.chain)
+
+    @property
+    def position(self) -> tuple[int, ...]:
+        """Line numbers from the main file down: ``(4, 3)`` is line 3 of the file that
+        line 4 includes. Ordered like the replay, so ``--from`` compares positions."""
+        return (*(line for _, line in self.chain), self.line)
 
 
-def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(first physical line number, joined text) with continuations and comments handled."""
+@dataclass
+class Plan:
+    main: str
+    steps: list[Step] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    includes: dict[tuple[int, ...], str] = field(default_factory=dict)
+    """Position of each ``include`` line -> the file it includes (for ``--from``)."""
+    lines: dict[str, int] = field(default_factory=dict)
+    """Physical line count of each file read."""
+
+
+def included_from(chain: tuple[Site, ...]) -> str:
+    return "".join(f" (included from {f}:{n})" for f, n in reversed(chain))
+
+
+def position_text(position: tuple[int, ...]) -> str:
+    """``(4, 3)`` -> ``4.3``: the form ``--from`` takes."""
+    return ".".join(str(n) for n in position)
+
+
+def parse_position(text: str) -> tuple[int, ...]:
+    """``4`` or ``4.3`` (line 3 of the file included at line 4); ValueError otherwise."""
     try:
-        text = path.read_text(encoding="utf-8")
+        position = tuple(int(part) for part in text.split("."))
+    except ValueError:
+        wanted = "LINE or LINE.LINE (inside an include)"
+        raise ValueError(f"--from takes {wanted}, not `{text}`") from None
+    if not position or any(n < 1 for n in position):
+        raise ValueError(f"--from takes line numbers from 1, not `{text}`")
+    return position
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def read_text(path: Path, shown: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
-        raise RecipeError(str(path), "no such recipe file") from e
+        raise RecipeError(shown, "no such recipe file") from e
+    except IsADirectoryError as e:
+        raise RecipeError(shown, "is a directory, not a recipe file") from e
     except (OSError, UnicodeDecodeError) as e:
-        raise RecipeError(str(path), f"cannot read the recipe: {e}") from e
+        raise RecipeError(shown, f"cannot read the recipe: {e}") from e
+
+
+def logical_lines(text: str) -> Iterator[tuple[int, str | None]]:
+    """(first physical line number, joined text) with continuations and comments
+    handled; ``None`` as text when the file ends inside a continuation."""
     start, parts = 0, []
     for number, raw in enumerate(text.splitlines(), 1):
         if not parts:
             start = number
-        if raw.endswith("\\"):
+        if raw.endswith("\\") and not raw.lstrip().startswith("#"):
             parts.append(raw[:-1])
             continue
         parts.append(raw)
@@ -57,75 +127,171 @@ def logical_lines(path: Path) -> Iterator[tuple[int, str]]:
         if joined and not joined.startswith("#"):
             yield start, joined
     if parts:
-        raise RecipeError(f"{path}:{start}", "the file ends inside a `\\` continuation")
+        yield start, None
 
 
-def expand(text: str, variables: Mapping[str, str], where: str) -> str:
+def expand(
+    text: str, variables: Mapping[str, str], builtin: Mapping[str, str] | None = None
+) -> tuple[str, list[str]]:
+    """``text`` with ``${NAME}`` replaced; and the names that are not set anywhere.
+    ``builtin`` (``RECIPE_DIR``) comes first: it is the reading file's own."""
+    missing: list[str] = []
+
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
+        if builtin and name in builtin:
+            return builtin[name]
         if name in variables:
             return variables[name]
         if name in os.environ:
             return os.environ[name]
         if default is not None:
             return default
-        raise RecipeError(where, f"${{{name}}} is not set; pass --var {name}=VALUE or set it")
+        missing.append(name)
+        return m.group(0)
 
-    return _VAR.sub(sub, text)
-
-
-def steps(path: Path, variables: dict[str, str], _stack: tuple[Path, ...] = ()) -> Iterator[Step]:
-    """The recipe's commands in order, variables expanded, includes followed."""
-    path = path.resolve() if path.exists() else path
-    if path in _stack:
-        chain = " -> ".join(str(p) for p in (*_stack, path))
-        raise RecipeError(str(path), f"include cycle: {chain}")
-    for number, text in logical_lines(path):
-        where = f"{path}:{number}"
-        m = _SET.match(text)
-        if m:
-            variables.setdefault(m.group(1), expand(m.group(2).strip(), variables, where))
-            continue
-        text = expand(text, variables, where)
-        if text.startswith("include "):
-            import shlex
-
-            try:
-                target = shlex.split(text[len("include ") :])
-            except ValueError as e:
-                raise RecipeError(where, f"bad include: {e}") from e
-            if len(target) != 1:
-                raise RecipeError(where, "include takes one file name")
-            yield from steps(path.parent / target[0], variables, (*_stack, path))
-            continue
-        yield Step(path, number, text)
+    return _VAR.sub(sub, text), missing
 
 
-def run_recipe(
-    session, path: Path, variables: dict[str, str], *, start: int = 0, quiet: bool = False
-) -> int:
-    """Replay ``path`` in ``session``; the first failing step stops it."""
-    from kshell.dispatch import execute
+# -- checking one line -----------------------------------------------------------------
+
+
+def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.Namespace | None]:
+    """Split, look up and parse ``text`` as the dispatcher would, running nothing;
+    ValueError says what is wrong (the caller adds the place) when the line cannot run."""
+    from kshell.dispatch import parse_words, split, suggest
+    from kshell.table import HelpShown, UsageError
 
     try:
-        plan = list(steps(path, dict(variables)))
+        words = split(text)
+    except ValueError as e:
+        raise ValueError(f"cannot split the line: {e} (check quotes)") from None
+    if not words:
+        return None, None
+    found = table.match(words)
+    if found is None:
+        hint = suggest(table.all_names(), words)
+        if table.is_group(tuple(words[:1])):
+            subs = ", ".join(sorted(table.children(tuple(words[:1]))))
+            if len(words) == 1:
+                raise ValueError(f"`{words[0]}` needs a subcommand: {subs}")
+            more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
+            raise ValueError(f"unknown command `{words[0]} {words[1]}`; {more}")
+        more = f"; did you mean: {', '.join(hint)}?" if hint else ""
+        raise ValueError(f"unknown command `{words[0]}`{more}")
+    entry, used = found
+    rest = words[used:]
+    if entry.command.passthrough:
+        return entry, argparse.Namespace(args=rest)
+    try:
+        args = parse_words(table.parser(entry), rest)
+    except UsageError as e:
+        if table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-"):
+            raise ValueError(f"unknown command `{' '.join(words[: used + 1])}`") from None
+        raise ValueError(f"{entry.command.name}: {e.message} ({e.usage.strip()})") from None
+    except HelpShown:
+        return entry, None  # `X --help` in a recipe: the dispatcher prints the help
+    waited = getattr(args, "waited", None)
+    if entry.command.name == "wait" and waited is not None:
+        if not waited:
+            raise ValueError("wait: which command? (wait [--timeout S] [--interval S] COMMAND…)")
+        import shlex
+
+        try:
+            check_line(table, shlex.join(waited))
+        except ValueError as e:
+            raise ValueError(f"wait: {e}") from None
+    return entry, args
+
+
+# -- the whole recipe ----------------------------------------------------------------------
+
+
+def plan(
+    table: CommandTable, path: Path | str, variables: Mapping[str, str] | None = None
+) -> Plan:
+    """Read, split and check ``path`` and everything it includes. Never raises for
+    anything in the files: problems are collected in ``Plan.problems``."""
+    shown = str(path)
+    result = Plan(main=shown)
+    _read(table, Path(path), shown, dict(variables or {}), result, (), ())
+    return result
+
+
+def _read(
+    table: CommandTable,
+    path: Path,
+    shown: str,
+    variables: dict[str, str],
+    out: Plan,
+    chain: tuple[Site, ...],
+    seen: tuple[Path, ...],
+) -> None:
+    try:
+        text = read_text(path, shown)
     except RecipeError as e:
-        session.warn(f"kshell run: {e.message}")
-        return 2
-    main = path.resolve()
-    for step in plan:
-        if start and step.file == main and step.line < start:
-            continue
-        if not quiet:
-            session.warn(f"{step.where}: {step.text}")
-        status = execute(session, step.text)
-        if status != 0:
-            resume = f"kshell run {path} --from {step.line}" if step.file == main else ""
-            session.warn(
-                f"kshell run: {step.where}: `{step.text}` failed with status {status}"
-                + (f"; fix it and resume with `{resume}`" if resume else "")
-            )
-            return status
-        if session.exit_requested:
+        out.problems.append(e.message + included_from(chain))
+        return
+    out.lines[shown] = len(text.splitlines())
+    resolved = path.resolve()
+    # Resource files beside the recipe: `kube create -c ${RECIPE_DIR}/pod.json pods`.
+    builtin = {"RECIPE_DIR": os.path.dirname(shown) or "."}
+    for number, line in logical_lines(text):
+        here = f"{shown}:{number}"
+        suffix = included_from(chain)
+
+        def problem(message: str, here: str = here, suffix: str = suffix) -> None:
+            out.problems.append(f"{here}: {message}{suffix}")
+
+        if line is None:
+            problem("the file ends inside a `\\` continuation")
             break
-    return 0
+        m = _SET.match(line)
+        if m:
+            value, missing = expand(m.group(2).strip(), variables, builtin)
+            for name in missing:
+                problem(f"${{{name}}} is not set; pass --var {name}=VALUE or set it")
+            variables.setdefault(m.group(1), value)
+            continue
+        line, missing = expand(line, variables, builtin)
+        if missing:
+            for name in missing:
+                problem(f"${{{name}}} is not set; pass --var {name}=VALUE or set it")
+            continue
+        if line == "include" or line.startswith(("include ", "include\t")):
+            link = (*chain, (shown, number))
+            _include(table, path, shown, line, variables, out, link, seen, resolved, problem)
+            continue
+        try:
+            entry, args = check_line(table, line)
+        except ValueError as e:
+            problem(str(e))
+            continue
+        if entry is not None:
+            out.steps.append(Step(shown, number, line, chain, entry, args))
+
+
+def _include(table, path, parent, line, variables, out, chain, seen, resolved, problem) -> None:
+    import shlex
+
+    try:
+        target = shlex.split(line[len("include") :], comments=True)
+    except ValueError as e:
+        problem(f"bad include: {e}")
+        return
+    if len(target) != 1:
+        problem("include takes one file name")
+        return
+    name = os.path.expanduser(target[0])
+    child = path.parent / name
+    # Shown relative to where the user ran from, like the main file.
+    shown = name if os.path.isabs(name) else os.path.normpath(Path(parent).parent / name)
+    if not child.exists():
+        problem(f"include: no such file {shown}")
+        return
+    if child.resolve() in (*seen, resolved):
+        names = " -> ".join(str(p) for p in (*seen, resolved, child.resolve()))
+        problem(f"include cycle: {names}")
+        return
+    out.includes[tuple(n for _, n in chain)] = shown
+    _read(table, child, shown, variables, out, chain, (*seen, resolved))

@@ -190,5 +190,7 @@ def repl(session: ShellSession) -> int:
         except KeyboardInterrupt:
             session.warn("interrupted")
             status = EX_INTERRUPTED
+        if status == 0:  # for `history save`
+            session.succeeded.append((line, session.context.name))
         last["status"] = status
     return 0

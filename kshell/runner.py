@@ -343,6 +343,10 @@ def _stop(proc) -> None:
 
 
 def _quote(word: str) -> str:
+    """shlex.quote, except that a masked ``****`` reads as it is (the line is shown, not run)."""
     import shlex
 
-    return shlex.quote(word)
+    return word if _PLAIN.fullmatch(word) else shlex.quote(word)
+
+
+_PLAIN = __import__("re").compile(r"[\w@%+=:,./*-]+", __import__("re").ASCII)

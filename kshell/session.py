@@ -48,6 +48,9 @@ class ShellSession:
         self.exit_requested = False
         self._dry_raw: dict[str, Any] | None = None
         self.hooks_running = False  # status/doctor hooks: never stop to ask the user
+        self.assume_yes = False  # `run --yes`: confirmations are answered yes
+        self.succeeded: list[tuple[str, str]] = []  # (line, context) typed at the prompt
+        self._dry_changed = False  # this command changed the config in a dry run
         self._state: dict[str, dict[str, Any]] = {}
         host.mask = self.mask  # what the host logs about failing hooks is masked too
         if context_name is None and config.current not in config.contexts:
@@ -78,6 +81,7 @@ class ShellSession:
                     self._dry_raw = copy.deepcopy(read_raw(self.config.path))
                 mutate(self._dry_raw)
                 self.config = parse(self._dry_raw, self.config.path)
+                self._dry_changed = True  # what the command says next is marked (dry run)
             else:
                 self.config = update_config(mutate, self.config.path)
         except ConfigError as e:
@@ -106,6 +110,8 @@ class ShellSession:
         )
 
     def echo(self, text: str = "") -> None:
+        if self._dry_changed and self.dry_run and not text.startswith(("+ ", "(dry run)")):
+            text = f"(dry run) {text}"
         self.out.write(self.mask(text) + "\n")
         self.out.flush()
 
@@ -132,6 +138,28 @@ class ShellSession:
 
         return mask_secrets(text, secrets)
 
+    def dry(self, what: str) -> bool:
+        if not self.dry_run:
+            return False
+        self.out.write(f"+ {what}\n")
+        self.out.flush()
+        return True
+
+    def confirm(self, question: str, *, yes: bool = False) -> bool:
+        if yes or self.assume_yes:
+            return True
+        if self.dry_run or not self.interactive:
+            raise CommandError(f"{question}: no one to ask here; pass --yes to go ahead", 2)
+        try:
+            answer = input(f"{question} [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    def begin_command(self) -> None:
+        """A command starts: its own dry-run changes decide its ``(dry run)`` marks."""
+        self._dry_changed = False
+
     def cached(self, key: str, load: Callable[[], T], ttl: float = 10.0) -> T | None:
         return self.cache.get(f"{self.context.name}:{key}", load, ttl)
 
@@ -156,7 +184,8 @@ class ShellSession:
     @contextmanager
     def progress(self, text: str) -> Iterator[None]:
         stream = self.err
-        if not (self.interactive and getattr(stream, "isatty", lambda: False)()):
+        # On a terminal: at the prompt, and for `kshell run` in one too.
+        if self.hooks_running or not getattr(stream, "isatty", lambda: False)():
             yield
             return
         import threading

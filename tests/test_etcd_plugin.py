@@ -40,7 +40,8 @@ class Shell:
             lambda raw: raw.setdefault("binaries", {}).__setitem__("etcdctl", path)
         )
         status, out, err = self(f"context set etcd.endpoint {endpoint}")
-        assert (status, out, err) == (0, f"default: etcd.endpoint = {endpoint}\n", "")
+        marked = "(dry run) " if dry_run else ""  # the config change stays in memory
+        assert (status, out, err) == (0, f"{marked}default: etcd.endpoint = {endpoint}\n", "")
 
     def __call__(self, line: str) -> tuple[int, str, str]:
         self.out.seek(0), self.out.truncate()

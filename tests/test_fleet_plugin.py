@@ -20,6 +20,7 @@ from conftest import PYTHON, STANDINS, real_etcdctl
 from fleetfake import launch, register_machine, set_unit_state, target_state
 from kshell_plugins.fleet import complete
 
+from kshell import CommandError
 from kshell.dispatch import execute
 from kshell.sandbox import free_port
 from kshell.session import open_session
@@ -330,14 +331,20 @@ def test_status_and_journal_of_unknown_units(shell):
 
 
 def test_ssh_resolves_an_ip_to_its_machine(cluster, home, workdir):
-    sh = Shell(home, {"fleet.endpoint": cluster.url}, dry_run=True)
-    out = sh.run("fleet ssh 10.1.1.180 uname -a")[1]
-    assert out.strip().endswith(f"ssh {M2} uname -a")
-    out = sh.run("fleet ssh 46bdac0c...")[1]
-    assert out.strip().endswith("ssh 46bdac0c")
-    status, out, err = sh.run("fleet ssh 10.9.9.9")
-    assert (status, out) == (1, "")
-    assert err == "fleet ssh: no fleet machine has the IP 10.9.9.9 (`fleet machines` lists them)\n"
+    sh = Shell(home, {"fleet.endpoint": cluster.url})
+    assert complete.resolve_machine(sh.session, "10.1.1.180") == M2
+    assert complete.resolve_machine(sh.session, "46bdac0c...") == "46bdac0c"
+    with pytest.raises(CommandError) as e:
+        complete.resolve_machine(sh.session, "10.9.9.9")
+    assert e.value.message == "no fleet machine has the IP 10.9.9.9 (`fleet machines` lists them)"
+    # a dry run contacts nothing: it says what it would read and passes the IP on
+    dry = Shell(home, {"fleet.endpoint": cluster.url}, dry_run=True)
+    out = dry.run("fleet ssh 10.1.1.180 uname -a")[1].splitlines()
+    assert out[0] == (
+        f"+ GET {cluster.url}/v2/keys/_coreos.com/fleet/machines?recursive=true&sorted=true "
+        "(the machine with IP 10.1.1.180)"
+    )
+    assert out[1].endswith("ssh 10.1.1.180 uname -a")
 
 
 def test_ssh_to_nothing(shell):

@@ -69,10 +69,13 @@ def render(node, *, show_hidden: bool) -> list[str]:
 
 
 def _tree(session, args) -> int:
-    from .v2 import NotEtcd, NotFound, ServerError, Unreachable
+    from .v2 import NotEtcd, NotFound, ServerError, Unreachable, key_path
 
     key = "/" + (args.key or "/").strip("/")
     client = endpoint.client(session.context, HTTP_TIMEOUT)
+    asked = f"GET {client.endpoints[0].rstrip('/')}{key_path(key)}?recursive=true&sorted=true"
+    if session.dry(asked + (" (and the hidden roots, --all)" if args.all else "")):
+        return 0
     try:
         top = client.get(key, recursive=True, sort=True)
         if args.all and top.dir:

@@ -132,6 +132,11 @@ def resolve_machine(session, target: str) -> str:
     if not _IPV4.match(target):
         return target
     endpoint, prefix, timeout = _source(session)
+    if not session.context.get("fleet.tunnel") and session.dry(
+        f"GET {endpoint.rstrip('/')}/v2/keys{registry.normalise_prefix(prefix)}machines"
+        f"?recursive=true&sorted=true (the machine with IP {target})"
+    ):
+        return target
     known = cluster_machines(session)
     if not any(m.public_ip == target for m in known):
         try:  # a fresh look: the cache may not be filled yet

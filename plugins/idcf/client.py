@@ -120,8 +120,11 @@ class Client:
         job_timeout: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        dry: Callable[[str], bool] | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.dry = dry
+        """``session.dry`` in a dry run: each call is printed (keys left out), none is sent."""
         self._api_key = api_key
         self._secret = secret_key
         self.timeout = timeout
@@ -162,6 +165,13 @@ class Client:
     def _call_once(self, command: str, params: Mapping[str, Any]) -> dict[str, Any]:
         import requests
 
+        if self.dry is not None:
+            shown = " ".join(f"{k}={_text(v)}" for k, v in sorted(params.items())
+                             if v is not None and k != "userdata")  # fmt: skip
+            if self.dry(f"{command} {shown}".rstrip() + f" ({self.endpoint})"):
+                from kshell import DryRunStop
+
+                raise DryRunStop()
         sent = self.signed(command, params)
         large = sum(len(k) + len(v) + 2 for k, v in sent.items()) * 3 > GET_LIMIT
         try:

@@ -50,6 +50,7 @@ def client(session: Session, *, http_timeout: float = 30.0) -> Client:
         timeout=http_timeout,
         poll_interval=poll_interval(),
         job_timeout=job_timeout(session),
+        dry=session.dry if session.dry_run else None,
     )
 
 
@@ -364,7 +365,12 @@ def deploy(session: Session, args: argparse.Namespace) -> int:
             "an ISO deploy needs --disk-offering for the root disk "
             "(`idcf disk-offerings` lists them)", 2,
         )  # fmt: skip
-    userdata = read_userdata(args.userdata) if args.userdata else None
+    if args.userdata and session.dry_run and not Path(args.userdata).expanduser().exists():
+        # An earlier line of the same dry run "wrote" it (cloud-config --out): not there yet.
+        session.echo(f"(dry run) userdata {args.userdata} is not there yet; not checked")
+        userdata = None
+    else:
+        userdata = read_userdata(args.userdata) if args.userdata else None
     if _dry(session, f"deploy {args.name}"):
         return 0
     api = client(session)

@@ -224,6 +224,8 @@ def render_units(session: Session, args: argparse.Namespace) -> int:
             session.echo(text.rstrip("\n"))
         return 0
     out = Path(args.output).expanduser()
+    if session.dry(f"write {', '.join(files)} into {out}"):
+        return 0
     try:
         out.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
