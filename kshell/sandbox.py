@@ -1,15 +1,28 @@
-"""A throwaway real etcd (v2 API) on a free loopback port: ``kshell --sandbox`` and the tests."""
+"""A throwaway real etcd (v2 API) on a free loopback port: ``kshell --sandbox`` and the tests.
+
+The sandbox is the session's alone: its context and the etcdctl that comes with its etcd
+live in memory for the run (never in the user's config file), and the server and its data
+go away however kshell ends — exit, Ctrl-D, SIGTERM, or the terminal closing (SIGHUP).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kshell.session import ShellSession
+
+CONTEXT = "sandbox"
 
 NO_ETCD = (
     "no etcd server found for the sandbox: install one with "
@@ -57,6 +70,15 @@ class EtcdServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tempfile.mkdtemp(prefix="kshell-etcd-")
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def etcdctl(self) -> str | None:
+        """The etcdctl that ships with this etcd (beside it, as in every etcd release)."""
+        assert self.binary
+        for server in (Path(self.binary), Path(self.binary).resolve()):
+            beside = server.with_name("etcdctl")
+            if beside.is_file() and os.access(beside, os.X_OK):
+                return str(beside)
+        return None
 
     def _argv(self) -> list[str]:
         assert self.binary
@@ -114,6 +136,7 @@ class EtcdServer:
         raise SandboxError(f"etcd did not answer on {self.url} within {timeout:.0f}s")
 
     def stop(self) -> None:
+        """Kill the server and remove its data; safe to call again, or from a signal handler."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -129,3 +152,59 @@ class EtcdServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def use_sandbox(session: ShellSession, server: EtcdServer) -> None:
+    """Point a session-only `sandbox` context at ``server``, for this run only.
+
+    The etcdctl that comes with the server runs the etcd commands when the pinned one is
+    not installed and no ``bin use`` path is set: the session gets it as an explicit
+    binary, never written to the config file.
+    """
+    from kshell.context import ActiveContext
+
+    # An exported endpoint would send sandbox commands to a real cluster: drop them.
+    for setting in session.host.settings.values():
+        if setting.env and os.environ.pop(setting.env, None):
+            session.warn(f"kshell: ignoring ${setting.env} in the sandbox")
+    keys = ("etcd.endpoint", "fleet.endpoint")
+    stored = {k: server.url for k in keys if k in session.host.settings}
+    session.config.add_session_context(CONTEXT, stored)
+    session.context = ActiveContext(CONTEXT, stored, session.host.settings)
+    session.warn(f"kshell: sandbox etcd at {server.url}; it and its data go away when you exit")
+    tool = session.host.tools.get("etcdctl")
+    beside = server.etcdctl()
+    if tool is None or beside is None or "etcdctl" in session.config.binaries:
+        return
+    from kshell.install import installed_path
+
+    if installed_path(tool) is not None:
+        return
+    session.config.add_session_binary("etcdctl", beside)
+    session.warn(
+        f"kshell: the sandbox runs {beside}, the etcdctl that comes with its etcd, not the "
+        f"pinned {tool.version}; `bin install etcdctl` installs the pin"
+    )
+
+
+def stop_on_signals(
+    server: EtcdServer, signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)
+) -> Callable[[], int | None]:
+    """Stop ``server`` at once when one of ``signals`` arrives, then leave with 128+N.
+
+    The server runs in its own session (a Ctrl-C at the prompt must not reach it), so the
+    terminal's hang-up never reaches it: kshell stops it. Returns a function telling which
+    signal ended the run (None while none has).
+    """
+    received: dict[str, int] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        for sig in signals:  # a second signal must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
+        received["signal"] = signum
+        server.stop()
+        raise SystemExit(128 + signum)
+
+    for sig in signals:
+        signal.signal(sig, handler)
+    return lambda: received.get("signal")

@@ -34,7 +34,7 @@ class ShellSession:
         err: IO[str] | None = None,
     ) -> None:
         self.host = host
-        self.config = config
+        self.config = config.checked(host.settings)  # bad values: said once, not used
         self.interactive = interactive
         self.dry_run = dry_run
         self.install_missing = install_missing
@@ -46,6 +46,10 @@ class ShellSession:
         self._dry_raw: dict[str, Any] | None = None
         self.hooks_running = False  # status/doctor hooks: never stop to ask the user
         self._state: dict[str, dict[str, Any]] = {}
+        from kshell.context import env_problems
+
+        for problem in self.config.problems + env_problems(host.settings):
+            self.warn(f"kshell: {problem}")
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")
             context_name = "default"
@@ -61,7 +65,8 @@ class ShellSession:
 
     def use(self, name: str) -> None:
         self.context = self._context(name)
-        self.update_config(lambda raw: raw.__setitem__("current", name))
+        if not self.config.session_only(name):  # the sandbox's is this run's alone
+            self.update_config(lambda raw: raw.__setitem__("current", name))
         self.runner = Runner(self)
         self.invalidate()
 
@@ -73,9 +78,9 @@ class ShellSession:
                 if self._dry_raw is None:
                     self._dry_raw = copy.deepcopy(read_raw(self.config.path))
                 mutate(self._dry_raw)
-                self.config = parse(self._dry_raw, self.config.path)
+                self.config = parse(self._dry_raw, self.config.path, keep=self.config)
             else:
-                self.config = update_config(mutate, self.config.path)
+                self.config = update_config(mutate, self.config.path, keep=self.config)
         except ConfigError as e:
             raise CommandError(e.message, 78) from e
         except OSError as e:
