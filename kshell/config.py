@@ -86,7 +86,7 @@ class Config:
         ``context unset`` removes it). With ``report``, ``problems`` says each once, with
         the file's line.
         """
-        from kshell.context import check_value
+        from kshell.context import check_value, reason_shown
 
         self.settings = settings
         found: list[tuple[tuple[str, ...], str]] = []
@@ -105,10 +105,12 @@ class Config:
                     stored[key] = check_value(setting, value)
                 except ValueError as e:
                     del stored[key]
-                    self.invalid.setdefault(name, {})[key] = str(e)
+                    reason = reason_shown(setting, value, e)
+                    self.invalid.setdefault(name, {})[key] = reason
                     shown = "****" if setting.secret else f"`{_one_line(value)}`"
+                    what = f"{key}" if shown in reason else f"{key} {shown}"
                     found.append((("contexts", name, key), (
-                        f"context `{name}`: invalid {key} {shown}: {e}; not used "
+                        f"context `{name}`: invalid {what}: {reason}; not used "
                         f"(`context set {key} VALUE` or `context unset {key}` fixes it)"
                     )))  # fmt: skip
         for key in self.unknown_keys:

@@ -21,6 +21,12 @@ def check_value(setting: Setting, value: str) -> str:
     return value
 
 
+def reason_shown(setting: Setting, value: str, error: ValueError) -> str:
+    """A validator's reason as it may be shown: a secret value it quotes is masked."""
+    reason = str(error)
+    return reason.replace(value, "****") if setting.secret and value else reason
+
+
 def env_override(setting: Setting | None) -> str | None:
     """The setting's environment override when it is set and valid (normalised), else None."""
     if setting is None or not setting.env:
@@ -46,7 +52,8 @@ def env_problems(settings: Mapping[str, Setting]) -> list[str]:
         except ValueError as e:
             shown = "****" if setting.secret else value
             problems.append(
-                f"${setting.env}={shown} is not a valid {key}: {e}; ignored, the context's "
+                f"${setting.env}={shown} is not a valid {key}: {reason_shown(setting, value, e)}; "
+                f"ignored, the context's "
                 f"value applies (fix or unset ${setting.env})"
             )
     return problems

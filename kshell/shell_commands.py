@@ -79,7 +79,7 @@ def _context_list(session: ShellSession, args: argparse.Namespace) -> int:
 
 
 def _validated(session: ShellSession, key: str, value: str) -> str:
-    from kshell.context import check_value
+    from kshell.context import check_value, reason_shown
 
     setting = session.host.settings.get(key)
     if setting is None:
@@ -88,7 +88,7 @@ def _validated(session: ShellSession, key: str, value: str) -> str:
     try:
         return check_value(setting, value)
     except ValueError as e:
-        raise CommandError(f"invalid {key}: {e}", 2) from e
+        raise CommandError(f"invalid {key}: {reason_shown(setting, value, e)}", 2) from e
 
 
 def _change_context(session: ShellSession, name: str, change) -> None:
