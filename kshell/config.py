@@ -86,7 +86,7 @@ class Config:
         ``context unset`` removes it). With ``report``, ``problems`` says each once, with
         the file's line.
         """
-        from kshell.context import check_value, reason_shown
+        from kshell.context import check_value, reason_shown, value_shown
 
         self.settings = settings
         found: list[tuple[tuple[str, ...], str]] = []
@@ -107,7 +107,7 @@ class Config:
                     del stored[key]
                     reason = reason_shown(setting, value, e)
                     self.invalid.setdefault(name, {})[key] = reason
-                    shown = "****" if setting.secret else f"`{_one_line(value)}`"
+                    shown = f"`{_one_line(value_shown(setting, value))}`"
                     what = f"{key}" if shown in reason else f"{key} {shown}"
                     found.append((("contexts", name, key), (
                         f"context `{name}`: invalid {what}: {reason}; not used "

@@ -21,10 +21,19 @@ def check_value(setting: Setting, value: str) -> str:
     return value
 
 
+def value_shown(setting: Setting, value: str) -> str:
+    """A value as a message may show it: a secret masked, a URL's password too."""
+    if setting.secret:
+        return "****"
+    import re
+
+    return re.sub(r"(://[^/@\s]*?:)[^/@\s]*@", r"\1****@", value)
+
+
 def reason_shown(setting: Setting, value: str, error: ValueError) -> str:
-    """A validator's reason as it may be shown: a secret value it quotes is masked."""
+    """A validator's reason as it may be shown: the value it quotes as :func:`value_shown`."""
     reason = str(error)
-    return reason.replace(value, "****") if setting.secret and value else reason
+    return reason.replace(value, value_shown(setting, value)) if value else reason
 
 
 def env_override(setting: Setting | None) -> str | None:
@@ -50,7 +59,7 @@ def env_problems(settings: Mapping[str, Setting]) -> list[str]:
         try:
             check_value(setting, value)
         except ValueError as e:
-            shown = "****" if setting.secret else value
+            shown = value_shown(setting, value)
             problems.append(
                 f"${setting.env}={shown} is not a valid {key}: {reason_shown(setting, value, e)}; "
                 f"ignored, the context's "

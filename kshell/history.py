@@ -181,7 +181,8 @@ def may_carry_secret(line: str, settings: Mapping[str, object]) -> bool:
     """Whether ``line`` is a ``context set``/``context add`` that may hold a secret value.
 
     For a line that was rejected: it names a secret setting (in any spelling, ``KEY=VALUE``
-    included), or a setting no plugin knows (a mistyped secret's name). Such a line is kept
+    included), a setting no plugin knows (a mistyped secret's name), or a URL with a
+    password. Such a line is kept
     out of history altogether.
     """
     try:
@@ -192,6 +193,8 @@ def may_carry_secret(line: str, settings: Mapping[str, object]) -> bool:
         return False
     lowered = line.lower()
     if any(n.lower() in lowered for n, s in settings.items() if getattr(s, "secret", False)):
+        return True
+    if re.search(r"://[^/@\s]*:[^/@\s]*@", line):  # a password in a URL
         return True
     keys: list[str] = []
     positional: list[str] = []

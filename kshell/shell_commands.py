@@ -67,6 +67,10 @@ def _context_show(session: ShellSession, args: argparse.Namespace) -> int:
             session.echo(f"note: {env} overrides the stored {key}; unset it to use the context")
     for key, reason in sorted(session.config.invalid.get(ctx.name, {}).items()):
         session.echo(f"note: the stored {key} is not used: {reason}; `context set {key} VALUE`")
+    from kshell.context import env_problems
+
+    for problem in env_problems(session.host.settings):
+        session.echo(f"note: {problem}")
     return 0
 
 

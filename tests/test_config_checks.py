@@ -112,12 +112,20 @@ def test_a_bad_environment_override_is_said_and_not_used(home, var, value, setti
     said = [line for line in r.stderr.splitlines() if f"${var}" in line]
     assert len(said) == 1, r.stderr
     assert f"is not a valid {setting}" in said[0] and "ignored" in said[0]
-    assert f"env {var}" not in r.stdout and value not in r.stdout
+    assert f"env {var}" not in r.stdout
+    shown = value.replace(":pw@", ":****@")  # a password in a URL is never shown
+    assert f"note: ${var}={shown} is not a valid {setting}" in r.stdout  # `context` says why
+    assert ":pw@" not in r.stdout + r.stderr
 
 
 class Secrets:
     @kshell.hookimpl
     def kshell_settings(self, register):
+        def no_password(value: str) -> str:
+            if "@" in value:
+                raise ValueError(f"`{value}` must not carry a user name or password")
+            return value
+
         def token(value: str) -> str:
             if not value.startswith("tok-"):
                 raise ValueError("must start with tok-")
@@ -126,6 +134,7 @@ class Secrets:
         register(Setting("demo.token", "API token", secret=True, validate=token,
                          env="DEMO_TOKEN"))  # fmt: skip
         register(Setting("demo.level", "How much", default="1"))
+        register(Setting("demo.endpoint", "A URL", validate=no_password))
 
 
 def make_session(home) -> tuple[ShellSession, io.StringIO, io.StringIO]:
@@ -140,7 +149,7 @@ def test_a_bad_secret_is_reported_masked(home, monkeypatch):
     monkeypatch.setenv("DEMO_TOKEN", "s3cr3t-env")
     session, out, err = make_session(home)
     text = err.getvalue()
-    assert "invalid demo.token ****" in text and "must start with tok-" in text
+    assert "invalid demo.token `****`" in text and "must start with tok-" in text
     assert "$DEMO_TOKEN=**** is not a valid demo.token" in text
     assert "hunter2" not in text and "s3cr3t-env" not in text
     assert session.context.get("demo.token") is None
@@ -190,6 +199,7 @@ def _run_loop(session, keys: str) -> None:
         "context set DEMO.TOKEN tok-s3cr3t",
         "context set demo.token s3cr3t",  # fails the validator
         "context add prod --set demo.tokn=tok-s3cr3t",
+        "context set demo.endpoint http://admin:s3cr3t@10.0.0.1:4001",  # refused: a password
     ],
 )
 def test_a_rejected_context_set_that_may_hold_a_secret_never_reaches_history(home, line):
