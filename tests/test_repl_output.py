@@ -20,7 +20,7 @@ import pytest
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][0-9A-Za-z]|[=>])")
 
 CHILD = textwrap.dedent("""\
-    import sys, threading, time
+    import os, sys, threading, time
     import kshell
     from kshell import Command
     from kshell.session import open_session
@@ -31,14 +31,15 @@ CHILD = textwrap.dedent("""\
         def kshell_commands(self, register):
             def later(session, args):
                 def note():
-                    time.sleep(float(args.delay))
+                    while not os.path.exists(args.when):
+                        time.sleep(0.02)
                     getattr(session, args.stream)(args.text)
                 threading.Thread(target=note, daemon=True).start()
             def add(p):
                 p.add_argument("text")
-                p.add_argument("--delay", default="1.0")
+                p.add_argument("--when", help="write once this file exists")
                 p.add_argument("--stream", choices=["warn", "echo"], default="warn")
-            register(Command("later", "Write TEXT from a thread after a delay", later,
+            register(Command("later", "Write TEXT from a thread when told to", later,
                              arguments=add))
 
     session = open_session(interactive=True)
@@ -69,13 +70,18 @@ def shell(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stream", ["warn", "echo"])
-def test_a_threads_line_goes_above_the_prompt_and_the_typed_line_survives(shell, stream):
-    shell.send(f"later note-from-a-thread --delay 1.5 --stream {stream}\r")
+def test_a_threads_line_goes_above_the_prompt_and_the_typed_line_survives(
+    shell, stream, tmp_path
+):
+    go = tmp_path / "go"
+    shell.send(f"later note-from-a-thread --when {go} --stream {stream}\r")
     shell.expect("kshell:default>")
     shell.send("context li")  # half-typed when the thread writes
     shell.expect("context li")
+    time.sleep(0.3)  # the completion menu settles
     seen = shell.logfile_read
     start = len(seen.getvalue())
+    go.touch()
     shell.expect("note-from-a-thread")
     # The prompt was taken down first (the note starts its own line, after an erase) and
     # drawn again below it, with the half-typed line.
