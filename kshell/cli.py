@@ -82,14 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     from kshell.session import open_session
 
     sandbox = None
-    ended_by = None  # the signal (SIGTERM, SIGHUP) that ended a sandbox run
+    guard = None  # stops the sandbox on SIGTERM and SIGHUP
     try:
         if args.sandbox:
-            from kshell.sandbox import EtcdServer, SandboxError, stop_on_signals
+            from kshell.sandbox import EtcdServer, SandboxError, StopOnSignals
 
             try:
                 sandbox = EtcdServer()
-                ended_by = stop_on_signals(sandbox)
+                guard = StopOnSignals(sandbox)
                 sandbox.start()
             except SandboxError as e:
                 print(f"kshell: {e}", file=sys.stderr)
@@ -133,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         print("kshell: interrupted", file=sys.stderr)
         return 130
     except OSError:
-        if ended_by is None or ended_by() is None:
+        if guard is None or guard.received is None:
             raise
-        return 128 + ended_by()  # the terminal is gone (SIGHUP): nothing left to tell
+        return 128 + guard.received  # the terminal is gone (SIGHUP): nothing left to tell
     finally:
         if sandbox is not None:
             sandbox.stop()
+        if guard is not None:
+            guard.restore()

