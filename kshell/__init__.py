@@ -194,6 +194,9 @@ class Tool:
     version_env: Mapping[str, str] = field(default_factory=dict)
     """Environment the version report needs (later etcdctl builds: ``ETCDCTL_API=2``)."""
     help: str = ""
+    env_prefixes: Sequence[str] = ()
+    """Prefixes of the environment variables the tool reads itself (``KUBERNETES_``); ``env``
+    lists the inherited ones. Empty: the tool's name in capitals and ``_`` (``FLEETCTL_``)."""
 
 
 @dataclass(frozen=True)

@@ -60,12 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     from kshell.session import open_session
 
     sandbox = None
+    guard = None  # stops the sandbox on SIGTERM and SIGHUP
     try:
         if args.sandbox:
-            from kshell.sandbox import EtcdServer, SandboxError
+            from kshell.sandbox import EtcdServer, SandboxError, StopOnSignals
 
             try:
-                sandbox = EtcdServer().start()
+                sandbox = EtcdServer()
+                guard = StopOnSignals(sandbox)
+                sandbox.start()
             except SandboxError as e:
                 print(f"kshell: {e}", file=sys.stderr)
                 return 69
@@ -82,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
                 install_missing=recipe and args.install_missing,
             )
             if sandbox is not None:
-                _use_sandbox(session, sandbox.url)
+                from kshell.sandbox import use_sandbox
+
+                use_sandbox(session, sandbox)
         except ConfigError as e:
             print(f"kshell: {e.message}", file=sys.stderr)
             return 78
@@ -105,20 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kshell: interrupted", file=sys.stderr)
         return 130
+    except OSError:
+        if guard is None or guard.received is None:
+            raise
+        return 128 + guard.received  # the terminal is gone (SIGHUP): nothing left to tell
     finally:
         if sandbox is not None:
             sandbox.stop()
-
-
-def _use_sandbox(session, url: str) -> None:
-    """Point a `sandbox` context at the throwaway etcd, for this run only."""
-    from kshell.context import ActiveContext
-
-    # An exported endpoint would send sandbox commands to a real cluster: drop them.
-    for setting in session.host.settings.values():
-        if setting.env and os.environ.pop(setting.env, None):
-            session.warn(f"kshell: ignoring ${setting.env} in the sandbox")
-    stored = {k: url for k in ("etcd.endpoint", "fleet.endpoint") if k in session.host.settings}
-    session.config.contexts["sandbox"] = stored
-    session.context = ActiveContext("sandbox", stored, session.host.settings)
-    session.warn(f"kshell: sandbox etcd at {url}; it and its data go away when you exit")
+        if guard is not None:
+            guard.restore()

@@ -27,7 +27,7 @@ import os
 import re
 import shlex
 import zlib
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 
 from kshell import paths
@@ -175,6 +175,46 @@ def _mask_pair(pair: str, secret_keys: Container[str]) -> tuple[str, bool]:
     if sep and key in secret_keys:
         return f"{key}={MASK}", True
     return pair, False
+
+
+def may_carry_secret(line: str, settings: Mapping[str, object]) -> bool:
+    """Whether ``line`` is a ``context set``/``context add`` that may hold a secret value.
+
+    For a line that was rejected: it names a secret setting (in any spelling, ``KEY=VALUE``
+    included), a setting no plugin knows (a mistyped secret's name), or a URL with a
+    password. Such a line is kept
+    out of history altogether.
+    """
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        words = line.split()
+    if words[:2] not in (["context", "set"], ["context", "add"]):
+        return False
+    lowered = line.lower()
+    if any(n.lower() in lowered for n, s in settings.items() if getattr(s, "secret", False)):
+        return True
+    if re.search(r"://[^/@\s]*:[^/@\s]*@", line):  # a password in a URL
+        return True
+    keys: list[str] = []
+    positional: list[str] = []
+    rest = words[2:]
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word in ("--set", "--context") and i + 1 < len(rest):
+            if word == "--set":
+                keys.append(rest[i + 1].partition("=")[0])
+            i += 2
+            continue
+        if word.startswith("--set="):
+            keys.append(word[len("--set=") :].partition("=")[0])
+        elif not word.startswith("-"):
+            positional.append(word)
+        i += 1
+    if words[1] == "set" and positional:
+        keys.append(positional[0].partition("=")[0])
+    return any(key not in settings for key in keys)
 
 
 def secret_settings(settings: Iterable[tuple[str, object]]) -> set[str]:

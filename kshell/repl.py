@@ -10,7 +10,9 @@ prompt_toolkit is imported here only: ``kshell -c`` and recipes never load it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kshell.session import ShellSession
@@ -85,11 +87,101 @@ def _make_history(session: ShellSession):
                     session.warn(f"kshell: cannot write the history file: {e}")
 
     class RedactingHistory(ThreadedHistory):
+        pending: str | None = None
+
         def append_string(self, string: str) -> None:
+            # Held until the line has run (``settle``): a rejected `context set` may hold a
+            # secret where no redaction can tell (a mistyped key, `KEY=VALUE`).
+            self.pending = string
+
+        def settle(self, status: int) -> None:
+            from kshell.history import may_carry_secret
+
+            line, self.pending = self.pending, None
+            if line is None or (status != 0 and may_carry_secret(line, session.host.settings)):
+                return
             # What Up, Ctrl-R and the suggestions offer is what the file holds: no secrets.
-            super().append_string(redacted(string))
+            super().append_string(redacted(line))
 
     return RedactingHistory(KshellHistory())
+
+
+class AbovePrompt:
+    """A stream that writes through, but while the prompt is on screen (a thread's note, a
+    warning from a completer) puts whole lines above it, and the prompt is redrawn with
+    what was being typed: prompt_toolkit's ``run_in_terminal``."""
+
+    def __init__(self, stream: Any, app: Any) -> None:
+        self._stream = stream
+        self._app = app
+        self._lock = threading.Lock()
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        app = self._app
+        loop = getattr(app, "loop", None)
+        if app.is_running and loop is not None:
+            with self._lock:
+                self._pending += text
+                ready = "\n" in text
+            if ready:
+                try:
+                    loop.call_soon_threadsafe(self._above)
+                except RuntimeError:  # the prompt just closed: settle() writes it
+                    pass
+            return len(text)
+        self.settle()
+        return self._stream.write(text)
+
+    def _above(self) -> None:
+        from prompt_toolkit.application import run_in_terminal
+
+        run_in_terminal(lambda: self._write_pending(whole_lines=True))
+
+    def _write_pending(self, whole_lines: bool) -> None:
+        with self._lock:
+            if whole_lines:
+                cut = self._pending.rfind("\n") + 1
+                text, self._pending = self._pending[:cut], self._pending[cut:]
+            else:
+                text, self._pending = self._pending, ""
+        if text:
+            self._stream.write(text)
+            self._stream.flush()
+
+    def settle(self) -> None:
+        """Write what is still held (the prompt closed before it could go above it)."""
+        if self._pending:
+            self._write_pending(whole_lines=False)
+
+    def flush(self) -> None:
+        if not self._app.is_running:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _output_above_prompt(session: ShellSession, app: Any) -> tuple[list[AbovePrompt], Any]:
+    """Route the session's and sys's output streams through :class:`AbovePrompt`;
+    returns the wrappers and a function that puts the streams back."""
+    wrapped: dict[int, AbovePrompt] = {}
+
+    def wrap(stream: Any) -> AbovePrompt:
+        if id(stream) not in wrapped:
+            wrapped[id(stream)] = AbovePrompt(stream, app)
+        return wrapped[id(stream)]
+
+    saved = (session.out, session.err, sys.stdout, sys.stderr)
+    session.out, session.err = wrap(session.out), wrap(session.err)
+    sys.stdout, sys.stderr = wrap(sys.stdout), wrap(sys.stderr)
+
+    def restore() -> None:
+        for stream in wrapped.values():
+            stream.settle()
+        session.out, session.err, sys.stdout, sys.stderr = saved
+
+    return list(wrapped.values()), restore
 
 
 def _make_completer(session: ShellSession):
@@ -164,8 +256,9 @@ def repl(session: ShellSession) -> int:
             "toolbar.status": "fg:ansired bold",
         }
     )
+    history = _make_history(session)
     prompt = PromptSession(
-        history=_make_history(session),
+        history=history,
         completer=_make_completer(session),
         complete_while_typing=True,
         auto_suggest=AutoSuggestFromHistory(),
@@ -174,23 +267,32 @@ def repl(session: ShellSession) -> int:
         enable_history_search=False,  # Ctrl-R searches; Up recalls
         key_bindings=_key_bindings(),
     )
-    while not session.exit_requested:
-        try:
-            line = prompt.prompt(lambda: [("class:prompt", prompt_text(session))])
-        except KeyboardInterrupt:
-            continue  # Ctrl-C on the prompt: a fresh line
-        except EOFError:
-            break  # Ctrl-D
-        if not line.strip():
-            continue
-        from kshell.dispatch import EX_INTERRUPTED, execute
+    streams, restore = _output_above_prompt(session, prompt.app)
+    try:
+        while not session.exit_requested:
+            try:
+                line = prompt.prompt(lambda: [("class:prompt", prompt_text(session))])
+            except KeyboardInterrupt:
+                continue  # Ctrl-C on the prompt: a fresh line
+            except EOFError:
+                break  # Ctrl-D
+            finally:
+                for stream in streams:
+                    stream.settle()
+            if not line.strip():
+                continue
+            from kshell.dispatch import EX_INTERRUPTED, execute
 
-        try:
-            status = execute(session, line)
-        except KeyboardInterrupt:
-            session.warn("interrupted")
             status = EX_INTERRUPTED
-        if status == 0:  # for `history save`
-            session.succeeded.append((line, session.context.name))
-        last["status"] = status
+            try:
+                status = execute(session, line)
+            except KeyboardInterrupt:
+                session.warn("interrupted")
+            finally:
+                history.settle(status)
+            if status == 0:  # for `history save`
+                session.succeeded.append((line, session.context.name))
+            last["status"] = status
+    finally:
+        restore()
     return 0

@@ -1,15 +1,27 @@
-"""A throwaway real etcd (v2 API) on a free loopback port: ``kshell --sandbox`` and the tests."""
+"""A throwaway real etcd (v2 API) on a free loopback port: ``kshell --sandbox`` and the tests.
+
+The sandbox is the session's alone: its context and the etcdctl that comes with its etcd
+live in memory for the run (never in the user's config file), and the server and its data
+go away however kshell ends — exit, Ctrl-D, SIGTERM, or the terminal closing (SIGHUP).
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kshell.session import ShellSession
+
+CONTEXT = "sandbox"
 
 NO_ETCD = (
     "no etcd server found for the sandbox: install one with "
@@ -57,6 +69,15 @@ class EtcdServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = tempfile.mkdtemp(prefix="kshell-etcd-")
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def etcdctl(self) -> str | None:
+        """The etcdctl that ships with this etcd (beside it, as in every etcd release)."""
+        assert self.binary
+        for server in (Path(self.binary), Path(self.binary).resolve()):
+            beside = server.with_name("etcdctl")
+            if beside.is_file() and os.access(beside, os.X_OK):
+                return str(beside)
+        return None
 
     def _argv(self) -> list[str]:
         assert self.binary
@@ -114,6 +135,7 @@ class EtcdServer:
         raise SandboxError(f"etcd did not answer on {self.url} within {timeout:.0f}s")
 
     def stop(self) -> None:
+        """Kill the server and remove its data; safe to call again, or from a signal handler."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -129,3 +151,63 @@ class EtcdServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def use_sandbox(session: ShellSession, server: EtcdServer) -> None:
+    """Point a session-only `sandbox` context at ``server``, for this run only.
+
+    The etcdctl that comes with the server runs the etcd commands when the pinned one is
+    not installed and no ``bin use`` path is set: the session gets it as an explicit
+    binary, never written to the config file.
+    """
+    from kshell.context import ActiveContext
+
+    # An exported endpoint would send sandbox commands to a real cluster: drop them.
+    for setting in session.host.settings.values():
+        if setting.env and os.environ.pop(setting.env, None):
+            session.warn(f"kshell: ignoring ${setting.env} in the sandbox")
+    keys = ("etcd.endpoint", "fleet.endpoint")
+    stored = {k: server.url for k in keys if k in session.host.settings}
+    session.config.add_session_context(CONTEXT, stored)
+    session.context = ActiveContext(CONTEXT, stored, session.host.settings)
+    session.warn(f"kshell: sandbox etcd at {server.url}; it and its data go away when you exit")
+    tool = session.host.tools.get("etcdctl")
+    beside = server.etcdctl()
+    if tool is None or beside is None or "etcdctl" in session.config.binaries:
+        return
+    from kshell.install import installed_path
+
+    if installed_path(tool) is not None:
+        return
+    session.config.add_session_binary("etcdctl", beside)
+    session.warn(
+        f"kshell: the sandbox runs {beside}, the etcdctl that comes with its etcd, not the "
+        f"pinned {tool.version}; `bin install etcdctl` installs the pin"
+    )
+
+
+class StopOnSignals:
+    """Stop ``server`` at once when SIGTERM or SIGHUP arrives, then leave with 128+N.
+
+    The server runs in its own session (a Ctrl-C at the prompt must not reach it), so the
+    terminal's hang-up never reaches it: kshell stops it. ``received`` is the signal that
+    ended the run (None while none has); ``restore()`` puts the previous handlers back.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, server: EtcdServer) -> None:
+        self.server = server
+        self.received: int | None = None
+        self._previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        for sig in self.SIGNALS:  # a second signal must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
+        self.received = signum
+        self.server.stop()
+        raise SystemExit(128 + signum)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

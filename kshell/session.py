@@ -37,7 +37,7 @@ class ShellSession:
         err: IO[str] | None = None,
     ) -> None:
         self.host = host
-        self.config = config
+        self.config = config.checked(host.settings)  # bad values: said once, not used
         self.interactive = interactive
         self.dry_run = dry_run
         self.install_missing = install_missing
@@ -53,6 +53,10 @@ class ShellSession:
         self._dry_changed = False  # this command changed the config in a dry run
         self._state: dict[str, dict[str, Any]] = {}
         host.mask = self.mask  # what the host logs about failing hooks is masked too
+        from kshell.context import env_problems
+
+        for problem in self.config.problems + env_problems(host.settings):
+            self.warn(f"kshell: {problem}")
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")
             context_name = "default"
@@ -68,7 +72,8 @@ class ShellSession:
 
     def use(self, name: str) -> None:
         self.context = self._context(name)
-        self.update_config(lambda raw: raw.__setitem__("current", name))
+        if not self.config.session_only(name):  # the sandbox's is this run's alone
+            self.update_config(lambda raw: raw.__setitem__("current", name))
         self.runner = Runner(self)
         self.invalidate()
 
@@ -80,10 +85,10 @@ class ShellSession:
                 if self._dry_raw is None:
                     self._dry_raw = copy.deepcopy(read_raw(self.config.path))
                 mutate(self._dry_raw)
-                self.config = parse(self._dry_raw, self.config.path)
+                self.config = parse(self._dry_raw, self.config.path, keep=self.config)
                 self._dry_changed = True  # what the command says next is marked (dry run)
             else:
-                self.config = update_config(mutate, self.config.path)
+                self.config = update_config(mutate, self.config.path, keep=self.config)
         except ConfigError as e:
             raise CommandError(e.message, 78) from e
         except OSError as e:

@@ -56,54 +56,80 @@ def _context_show(session: ShellSession, args: argparse.Namespace) -> int:
         rows.append((key, ctx.shown(key), source))
     for _, extra in session.host.call_each("kshell_context_sources", session=session):
         rows += [tuple(str(c) for c in row[:3]) for row in extra or ()]
-    session.echo(f"context: {ctx.name}  (config: {session.config.path})")
+    where = (
+        "this session only, never saved"
+        if session.config.session_only(ctx.name)
+        else f"config: {session.config.path}"
+    )
+    session.echo(f"context: {ctx.name}  ({where})")
     session.echo(format_table(["SETTING", "VALUE", "FROM"], rows))
     for key in sorted(session.host.settings):
         if ctx.source(key).startswith("env ") and key in ctx.stored:
             env = session.host.settings[key].env
             session.echo(f"note: {env} overrides the stored {key}; unset it to use the context")
+    for key, reason in sorted(session.config.invalid.get(ctx.name, {}).items()):
+        session.echo(f"note: the stored {key} is not used: {reason}; `context set {key} VALUE`")
+    from kshell.context import env_problems
+
+    for problem in env_problems(session.host.settings):
+        session.echo(f"note: {problem}")
     return 0
 
 
 def _context_list(session: ShellSession, args: argparse.Namespace) -> int:
     for name in sorted(session.config.contexts):
         mark = "*" if name == session.context.name else " "
-        session.echo(f"{mark} {name}")
+        note = "  (this session only)" if session.config.session_only(name) else ""
+        session.echo(f"{mark} {name}{note}")
     return 0
 
 
 def _validated(session: ShellSession, key: str, value: str) -> str:
+    from kshell.context import check_value, reason_shown
+
     setting = session.host.settings.get(key)
     if setting is None:
         known = ", ".join(sorted(session.host.settings)) or "none (no plugins loaded)"
         raise CommandError(f"unknown setting `{key}`; known settings: {known}", 2)
-    if setting.choices and value not in setting.choices:
-        raise CommandError(f"{key} must be one of: {', '.join(setting.choices)}", 2)
-    if setting.validate:
-        try:
-            value = setting.validate(value)
-        except ValueError as e:
-            reason = str(e)
-            if setting.secret:  # not stored yet, so no mask knows it: hide it here
-                from kshell.masking import mask_secrets
+    try:
+        return check_value(setting, value)
+    except ValueError as e:
+        raise CommandError(f"invalid {key}: {reason_shown(setting, value, e)}", 2) from e
 
-                reason = mask_secrets(reason, [value])
-            raise CommandError(f"invalid {key}: {reason}", 2) from e
-    return value
+
+def _change_context(session: ShellSession, name: str, change) -> None:
+    """Apply ``change`` to context ``name``'s settings (a dict), changing nothing else.
+
+    A session-only context (the sandbox's) changes in memory only: it is never written
+    into the user's config file.
+    """
+    from kshell.context import ActiveContext
+
+    config = session.config
+    if config.session_only(name):
+        change(config.session_contexts[name])
+        if session.context.name == name:
+            session.context = ActiveContext(name, config.contexts[name], session.host.settings)
+        return
+
+    def mutate(raw: dict) -> None:
+        contexts = raw.get("contexts")
+        if not isinstance(contexts, dict):
+            contexts = raw["contexts"] = {}
+        settings = contexts.get(name)
+        if not isinstance(settings, dict):
+            settings = contexts[name] = {}
+        change(settings)
+
+    session.update_config(mutate)
 
 
 def _context_set(session: ShellSession, args: argparse.Namespace) -> int:
     name = args.context or session.context.name
+    if name not in session.config.contexts:
+        raise CommandError(f"no context named `{name}`; `context add {name}` creates it", 2)
     value = _validated(session, args.key, args.value)
-
-    def mutate(raw: dict) -> None:
-        contexts = raw.setdefault("contexts", {}) or {}
-        raw["contexts"] = contexts
-        settings = contexts.get(name) or {}
-        settings[args.key] = value
-        contexts[name] = settings
-
-    session.update_config(mutate)
+    _change_context(session, name, lambda settings: settings.__setitem__(args.key, value))
     setting = session.host.settings[args.key]
     shown = "****" if setting.secret else value
     session.echo(f"{name}: {args.key} = {shown}")
@@ -112,12 +138,28 @@ def _context_set(session: ShellSession, args: argparse.Namespace) -> int:
 
 def _context_unset(session: ShellSession, args: argparse.Namespace) -> int:
     name = session.context.name
+    held = {"found": False}
 
-    def mutate(raw: dict) -> None:
-        ((raw.get("contexts") or {}).get(name) or {}).pop(args.key, None)
+    def change(settings: dict) -> None:
+        held["found"] = args.key in settings
+        settings.pop(args.key, None)
 
-    session.update_config(mutate)
+    # What the context holds: its settings, and values left out as invalid (still in the file).
+    holds = set(session.config.contexts.get(name, {})) | set(session.config.invalid.get(name, {}))
+    if args.key in holds:
+        _change_context(session, name, change)
+    if not held["found"]:
+        source = session.context.source(args.key)
+        comes = f" (its value comes from {source})" if source != "unset" else ""
+        raise CommandError(f"context `{name}` does not set `{args.key}`{comes}; nothing unset", 1)
+    session.echo(f"{name}: {args.key} unset ({_now_from(session, args.key)})")
     return 0
+
+
+def _now_from(session: ShellSession, key: str) -> str:
+    value = session.context.shown(key)
+    source = session.context.source(key)
+    return "no value now" if source == "unset" else f"now {value} from {source}"
 
 
 def _context_add(session: ShellSession, args: argparse.Namespace) -> int:
@@ -144,6 +186,8 @@ def _context_delete(session: ShellSession, args: argparse.Namespace) -> int:
         raise CommandError("cannot delete the current context; `use` another one first", 1)
     if args.name not in session.config.contexts:
         raise CommandError(f"no context named `{args.name}`", 1)
+    if session.config.session_only(args.name):
+        raise CommandError(f"context `{args.name}` is this session's only; nothing to delete", 1)
     session.update_config(lambda raw: (raw.get("contexts") or {}).pop(args.name, None))
     return 0
 
@@ -170,16 +214,39 @@ def _complete_setting(session: ShellSession, prefix: str):
 
 
 def _env(session: ShellSession, args: argparse.Namespace) -> int:
+    import os
+
     names = args.tool or sorted(session.host.tools)
-    secret_envs = {s.env for s in session.host.settings.values() if s.secret and s.env}
+    unknown = [n for n in names if n not in session.host.tools]
+    if unknown:
+        known = ", ".join(sorted(session.host.tools)) or "none (no plugins loaded)"
+        raise CommandError(f"no tool named `{unknown[0]}`; known tools: {known}", 2)
+    settings = session.host.settings.values()
+    secret_envs = {s.env for s in settings if s.secret and s.env}
+    secrets = {session.context.get(s.name) for s in settings if s.secret} - {None, ""}
+
+    def shown(key: str, value: str) -> str:
+        if key in secret_envs or value in secrets:
+            return "****"
+        for secret in secrets:
+            value = value.replace(secret, "****")  # type: ignore[arg-type]
+        return value
+
     for name in names:
         toolenv = session.host.tool_env(name, session.context)
         session.echo(f"{name}:")
         for key, value in sorted(toolenv.env.items()):
-            session.echo(f"  {key}={'****' if key in secret_envs else value}")
+            session.echo(f"  {key}={shown(key, value)}")
         if toolenv.args:
-            session.echo(f"  flags: {' '.join(toolenv.args)}")
-        if not toolenv.env and not toolenv.args:
+            session.echo(f"  flags: {' '.join(shown('', a) for a in toolenv.args)}")
+        # The tool reads these itself, and they reach it from the shell kshell runs in.
+        prefixes = tuple(session.host.tools[name].env_prefixes) or (f"{name.upper()}_",)
+        inherited = sorted(
+            (k, v) for k, v in os.environ.items() if k.startswith(prefixes) and k not in toolenv.env
+        )
+        for key, value in inherited:
+            session.echo(f"  {key}={shown(key, value)}  (inherited from your shell)")
+        if not toolenv.env and not toolenv.args and not inherited:
             session.echo("  (nothing from the context)")
     return 0
 

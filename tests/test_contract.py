@@ -227,6 +227,7 @@ def test_context_toolbar_and_history_mask_the_secret(rec):
     assert stored == "recorder --token ****"
     h = _make_history(session)
     h.append_string(f"rec run {TOKEN}")
+    h.settle(0)  # the line ran: now it is stored
     assert h.get_strings()[-1] == "rec run ****"
     from kshell import paths
 

@@ -142,7 +142,7 @@ def test_nothing_configured_says_what_to_do(home):
 def test_bad_values_are_refused(home):
     shell = Shell()
     err = shell.fails("context set idcf.region jp-south", 2)
-    assert "idcf.region must be one of: jp-east, jp-east-2, jp-east-3, jp-west" in err
+    assert "invalid idcf.region: must be one of: jp-east, jp-east-2, jp-east-3, jp-west" in err
     assert "must be an http:// or https:// URL" in shell.fails(
         "context set idcf.endpoint ftp://x.example.com", 2
     )

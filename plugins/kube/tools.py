@@ -15,4 +15,5 @@ KUBECFG = Tool(
     },
     version_args=("-version",),
     version_pattern=r"Kubernetes v(\d+\.\d+(?:\.\d+)?)",
+    env_prefixes=("KUBERNETES_", "KUBECFG_"),
 )
