@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from kshell.session import open_session
 
     sandbox = None
+    session = None
     try:
         if args.sandbox:
             from kshell.sandbox import EtcdServer, SandboxError
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         print("kshell: interrupted", file=sys.stderr)
         return 130
     finally:
+        if session is not None:
+            session.close()  # plugins end what they started for this run (tunnels)
         if sandbox is not None:
             sandbox.stop()
 

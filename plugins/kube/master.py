@@ -35,7 +35,13 @@ def normalise(value: str) -> str:
 
 
 def master_url(context: Context) -> str:
-    """The API server URL for the current context."""
+    """The API server URL for the current context: the local end of the SSH tunnel while
+    one kshell opened for this context is alive (``kube tunnel open``), else ``kube.master``."""
+    from .tunnel import local_master
+
+    tunneled = local_master(context.name)
+    if tunneled:
+        return tunneled
     value = context.get("kube.master") or DEFAULT_MASTER
     try:
         return normalise(value)
