@@ -385,8 +385,9 @@ def open_tunnel(session, args) -> int:
         _end(rec)
         raise
     if version is None:
+        exited = proc.poll() is not None  # before _end() stops it
         _end(rec)
-        if proc.poll() is not None:
+        if exited:
             raise CommandError(
                 f"ssh to {rec.where} failed (exit {proc.returncode}): "
                 f"{ssh_reason(_read_log(name))}",
