@@ -145,7 +145,8 @@ def test_placement(rendered):
         assert rendered[name]["X-Fleet"] == {"MachineOf": ["kube-apiserver.service"]}, name
     for name in ("kube-kubelet.service", "kube-proxy.service"):
         assert rendered[name]["X-Fleet"] == {
-            "Global": ["true"], "MachineMetadata": ["role=kubernetes"]
+            "Global": ["true"],
+            "MachineMetadata": ["role=kubernetes"],
         }, name
 
     by_id = units.render(ETCD, master_machine=MACHINE.upper())["kube-apiserver.service"]

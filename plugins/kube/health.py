@@ -275,8 +275,7 @@ def render_hint(session, unit: str) -> str:
     etcd = session.context.get("fleet.endpoint") or session.context.get("etcd.endpoint")
     etcd = etcd or "http://ETCD:4001"
     return (
-        f"kube units render --etcd {etcd} --out {UNITS_DIR}, "
-        f"then fleetctl start {UNITS_DIR}/{unit}"
+        f"kube units render --etcd {etcd} --out {UNITS_DIR}, then fleetctl start {UNITS_DIR}/{unit}"
     )
 
 
@@ -371,7 +370,8 @@ def scheduling_check(session, url: str, pods: list[dict], wait: bool) -> Check:
         old += still
         young = []
     fix = (
-        "start a scheduler: " + render_hint(session, "kube-scheduler.service")
+        "start a scheduler: "
+        + render_hint(session, "kube-scheduler.service")
         + " (if fleet says it is active, `fleetctl journal kube-scheduler.service`)"
     )
     if old:
@@ -383,8 +383,11 @@ def scheduling_check(session, url: str, pods: list[dict], wait: bool) -> Check:
             fix,
         )  # fmt: skip
     if young:
-        return Check("pods scheduled", "warn",
-                     f"{len(young)} new pod(s) not yet given a host (grace {grace:g}s)")
+        return Check(
+            "pods scheduled",
+            "warn",
+            f"{len(young)} new pod(s) not yet given a host (grace {grace:g}s)",
+        )
     placed = sum(1 for p in pods if pod_host(p))
     return Check("pods scheduled", "ok", f"{placed} pod(s), every one has a host")
 
@@ -399,8 +402,13 @@ def minion_check(session, minions: list[str], view: FleetView | None) -> Check:
     missing = sorted(ips - set(minions))
     fix = "is kube-register running? " + render_hint(session, "kube-register.service")
     if not minions:
-        return Check("minions", "fail", "no minions registered"
-                     + (f" ({len(ips)} {key}={value} machine(s) in fleet)" if ips else ""), fix)
+        return Check(
+            "minions",
+            "fail",
+            "no minions registered"
+            + (f" ({len(ips)} {key}={value} machine(s) in fleet)" if ips else ""),
+            fix,
+        )
     if missing:
         return Check(
             "minions", "fail",

@@ -87,7 +87,9 @@ def _complete_etcd(session, prefix: str) -> list[str]:
 
 def _open_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "target", nargs="?", metavar="USER@HOST",
+        "target",
+        nargs="?",
+        metavar="USER@HOST",
         help="the master to tunnel through (default: kube.tunnel.host; user core)",
     )
     p.add_argument("--local-port", type=int, metavar="N", help="local port (default: a free one)")
@@ -102,19 +104,23 @@ def _render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--etcd", metavar="URL", help="etcd the units use (default: etcd.endpoint)")
     where = p.add_mutually_exclusive_group()
     where.add_argument(
-        "--master-metadata", metavar="K=V",
+        "--master-metadata",
+        metavar="K=V",
         help="place the apiserver on a machine with this fleet metadata (default role=kubernetes)",
     )
     where.add_argument("--master-machine", metavar="ID", help="place the apiserver on this machine")
     p.add_argument(
-        "--node-metadata", metavar="K=V",
+        "--node-metadata",
+        metavar="K=V",
         help="metadata of the machines that run kubelet and proxy (default role=kubernetes)",
     )
     p.add_argument("--version", choices=UNIT_VERSIONS, default="v0.3", help="Kubernetes version")
     p.add_argument("--download-base", metavar="URL", help="where the units fetch the binaries")
     p.add_argument("--register-url", metavar="URL", help="where kube-register is fetched from")
     p.add_argument(
-        "--fleet-endpoint", metavar="URL", default="unix:///var/run/fleet.sock",
+        "--fleet-endpoint",
+        metavar="URL",
+        default="unix:///var/run/fleet.sock",
         help="fleet's API for kube-register (default unix:///var/run/fleet.sock)",
     )
     p.add_argument("--out", metavar="DIR", help="write the unit files into DIR (else print)")

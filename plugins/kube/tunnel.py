@@ -322,9 +322,7 @@ def _settings(session, args) -> tuple[str, int | None, int, int, str]:
         target, ssh_port = parse_target(given)
         remote = _port(ctx.get("kube.tunnel.remote-port") or "8080")
         local_text = str(args.local_port) if args.local_port else ctx.get("kube.tunnel.local-port")
-        local = (
-            free_port() if local_text in (None, "", "auto") else _port(str(local_text).strip())
-        )
+        local = free_port() if local_text in (None, "", "auto") else _port(str(local_text).strip())
     except ValueError as e:
         raise CommandError(str(e), 2) from None
     ssh = ctx.get("kube.tunnel.ssh") or "ssh"
@@ -472,9 +470,7 @@ def tunnel_status(session, args) -> int:
     name = session.context.name
     rec, state = inspect(name)
     if rec is None:
-        session.echo(
-            f"no tunnel for context `{name}` (open one: kube tunnel open [USER@HOST])"
-        )
+        session.echo(f"no tunnel for context `{name}` (open one: kube tunnel open [USER@HOST])")
         return 1
     if state == "dead":
         reason = ssh_reason(_read_log(name)) if _read_log(name).strip() else "it exited"

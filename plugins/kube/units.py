@@ -106,7 +106,10 @@ def fleet_endpoint(value: str) -> str:
 
 
 def _unit(
-    description: str, service: list[str], fleet: list[str], unit: tuple[str, ...] = (),
+    description: str,
+    service: list[str],
+    fleet: list[str],
+    unit: tuple[str, ...] = (),
     docs: str = DOCS,
 ) -> str:
     lines = ["[Unit]", f"Description={description}", f"Documentation={docs}", *unit, ""]
@@ -292,7 +295,8 @@ def render_command(session, args) -> int:
             where,
             master_metadata=args.master_metadata,
             master_machine=args.master_machine,
-            node_metadata=args.node_metadata or session.context.get("kube.node-metadata")
+            node_metadata=args.node_metadata
+            or session.context.get("kube.node-metadata")
             or DEFAULT_METADATA,
             version=args.version,
             base=args.download_base,
