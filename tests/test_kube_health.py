@@ -156,7 +156,7 @@ def test_a_missing_scheduler_is_named_with_the_fix(shell, etcd, tmp_path):
     assert "not in fleet" in check.detail and "stay Waiting" in check.detail
     assert check.fix == (
         f"kube units render --etcd {etcd.url} --out kube-units, "
-        "then fleetctl start kube-units/kube-scheduler.service"
+        "then fleet start kube-units/kube-scheduler.service"
     )
     status, out, _ = shell.run("doctor")
     assert status == 1
@@ -171,7 +171,7 @@ def test_a_failed_scheduler_unit(shell, etcd, tmp_path):
     check = shell.checks()["kube-scheduler.service"]
     assert check.status == "fail"
     assert "not active" in check.detail and "failed on 07914a50.../127.0.0.1" in check.detail
-    assert "fleetctl journal kube-scheduler.service" in check.fix
+    assert "fleet journal kube-scheduler.service" in check.fix
 
 
 def test_node_units_missing_on_a_machine(shell, etcd, tmp_path):
@@ -210,7 +210,7 @@ def test_pods_without_a_host_mean_no_scheduler_whatever_fleet_says(shell, etcd, 
     assert check.detail == (
         "1 pod(s) without a host for more than 1s (hello-pod): no scheduler is running"
     )
-    assert "kube-units/kube-scheduler.service" in check.fix and "fleetctl journal" in check.fix
+    assert "kube-units/kube-scheduler.service" in check.fix and "fleet journal" in check.fix
     status, out, _ = shell.run("status")
     assert "minions: 2, pods: 1 (1 without a host past 1s: no scheduler?)" in out
 

@@ -237,7 +237,7 @@ def test_render_writes_then_leaves_alone_then_refuses(shell, tmp_path):
     for name in units.ORDER:
         assert f"wrote kube-units/{name}" in out
         parse_unit((d / name).read_text())
-    assert "fleetctl start" in out and "kube-scheduler.service" in out
+    assert "fleet start kube-units/kube-proxy.service" in out and "kube-scheduler.service" in out
 
     status, out, _ = shell.run(f"kube units render --etcd {ETCD} --out kube-units")
     assert status == 0 and out.count("unchanged") == 6

@@ -274,9 +274,7 @@ def render_hint(session, unit: str) -> str:
     """The commands that render the unit set and start ``unit`` with fleet."""
     etcd = session.context.get("fleet.endpoint") or session.context.get("etcd.endpoint")
     etcd = etcd or "http://ETCD:4001"
-    return (
-        f"kube units render --etcd {etcd} --out {UNITS_DIR}, then fleetctl start {UNITS_DIR}/{unit}"
-    )
+    return f"kube units render --etcd {etcd} --out {UNITS_DIR}, then fleet start {UNITS_DIR}/{unit}"
 
 
 def kubernetes_machines(session, view: FleetView) -> dict[str, tuple[str, dict[str, str]]]:
@@ -308,7 +306,7 @@ def fleet_checks(session, view: FleetView) -> list[Check]:
             name, "fail",
             f"{unit} is in fleet (desired {desired}) but not active"
             + (f" ({seen})" if seen else " (not running anywhere)"),
-            f"fleetctl start {unit}; fleetctl journal {unit}",
+            f"fleet start {unit}; fleet journal {unit}",
         ))  # fmt: skip
     nodes = kubernetes_machines(session, view)
     key, value = _node_metadata(session)
@@ -322,16 +320,18 @@ def fleet_checks(session, view: FleetView) -> list[Check]:
     for unit in NODE_UNITS:
         name = unit
         active = {m for m, _ in view.active_on(unit)}
-        missing = [f"{_short(m)}/{ip}" for m, (ip, _) in sorted(nodes.items()) if m not in active]
+        absent = [m for m in sorted(nodes) if m not in active]
+        missing = [f"{_short(m)}/{nodes[m][0]}" for m in absent]
         if not missing:
             out.append(Check(name, "ok", f"active on all {len(nodes)} {key}={value} machine(s)"))
         elif unit not in view.files:
             out.append(Check(name, "fail", f"{unit} is not in fleet (global, on every "
                              f"{key}={value} machine)", render_hint(session, unit)))  # fmt: skip
         else:
+            look = f"fleetctl ssh {absent[0]} journalctl -u {unit}"
             out.append(Check(
                 name, "fail", f"not active on {', '.join(missing)}",
-                f"fleetctl start {unit}; fleetctl journal {unit} on those machines",
+                f"fleet start {unit}; see why on one: {look}",
             ))  # fmt: skip
     return out
 
@@ -372,7 +372,7 @@ def scheduling_check(session, url: str, pods: list[dict], wait: bool) -> Check:
     fix = (
         "start a scheduler: "
         + render_hint(session, "kube-scheduler.service")
-        + " (if fleet says it is active, `fleetctl journal kube-scheduler.service`)"
+        + " (if fleet says it is active, `fleet journal kube-scheduler.service`)"
     )
     if old:
         names = ", ".join(str(p.get("id")) for p in old[:5]) + (" …" if len(old) > 5 else "")

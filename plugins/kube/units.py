@@ -325,9 +325,9 @@ def render_command(session, args) -> int:
         session.echo(f"{what} {path}")
     d = str(out)
     session.echo(
-        f"start them in the tutorial's order: fleetctl start {d}/kube-proxy.service "
-        f"{d}/kube-kubelet.service; then fleetctl start {d}/kube-apiserver.service "
-        f"{d}/kube-scheduler.service {d}/kube-controller-manager.service; then fleetctl start "
+        f"start them in the tutorial's order: fleet start {d}/kube-proxy.service "
+        f"{d}/kube-kubelet.service; then fleet start {d}/kube-apiserver.service "
+        f"{d}/kube-scheduler.service {d}/kube-controller-manager.service; then fleet start "
         f"{d}/kube-register.service"
     )
     return 0
