@@ -231,10 +231,14 @@ def _fleet_error(res) -> str:
     return lines[-1] if lines else f"fleetctl exited with status {res.status}"
 
 
-def fleet_view(session, timeout: float = 20.0) -> FleetView:
+def fleet_view(
+    session,
+    timeout: float = 20.0,
+    lists: tuple[str, ...] = ("list-machines", "list-unit-files", "list-units"),
+) -> FleetView:
     """What fleet knows, through the pinned fleetctl; CommandError with one line if it fails."""
     view = FleetView()
-    for command in ("list-machines", "list-unit-files", "list-units"):
+    for command in lists:
         res = session.run("fleetctl", [command, "--full"], capture=True, timeout=timeout)
         if res.status != 0:
             raise CommandError(f"cannot read fleet's state: {_fleet_error(res)}", res.status)
@@ -251,6 +255,13 @@ def fleet_view(session, timeout: float = 20.0) -> FleetView:
                 machine, _, ip = _value(r.get("machine")).partition("/")
                 view.states.append((r.get("unit", ""), machine, ip, r.get("active", "")))
     return view
+
+
+def apiserver_ip(session) -> str | None:
+    """The public IP of the machine fleet runs kube-apiserver.service on, if any."""
+    view = fleet_view(session, lists=("list-units",))
+    found = [ip for _, ip in view.active_on("kube-apiserver.service") if ip]
+    return found[0] if found else None
 
 
 def _short(machine: str) -> str:

@@ -90,7 +90,8 @@ def _open_args(p: argparse.ArgumentParser) -> None:
         "target",
         nargs="?",
         metavar="USER@HOST",
-        help="the master to tunnel through (default: kube.tunnel.host; user core)",
+        help="the master to tunnel through (default: kube.tunnel.host, else the machine fleet "
+        "runs kube-apiserver.service on; user core)",
     )
     p.add_argument("--local-port", type=int, metavar="N", help="local port (default: a free one)")
     p.add_argument("--keep", action="store_true", help="keep the tunnel open after kshell exits")

@@ -313,11 +313,7 @@ def _settings(session, args) -> tuple[str, int | None, int, int, str]:
     ctx = session.context
     given = getattr(args, "target", None) or ctx.get("kube.tunnel.host")
     if not given:
-        raise CommandError(
-            "no SSH target for the tunnel: pass USER@HOST (the master, e.g. core@10.1.0.77) "
-            "or `context set kube.tunnel.host core@10.1.0.77`",
-            2,
-        )
+        given = _from_fleet(session)
     try:
         target, ssh_port = parse_target(given)
         remote = _port(ctx.get("kube.tunnel.remote-port") or "8080")
@@ -327,6 +323,28 @@ def _settings(session, args) -> tuple[str, int | None, int, int, str]:
         raise CommandError(str(e), 2) from None
     ssh = ctx.get("kube.tunnel.ssh") or "ssh"
     return target, ssh_port, local, remote, ssh
+
+
+def _from_fleet(session) -> str:
+    """The seed looked up the apiserver's machine by hand: ask fleet where it runs."""
+    if session.dry_run:
+        return f"{DEFAULT_USER}@APISERVER-MACHINE"
+    from .health import apiserver_ip
+
+    try:
+        ip = apiserver_ip(session)
+    except CommandError as e:
+        ip, why = None, f" ({e.message})"
+    else:
+        why = "" if ip else " (fleet runs no active kube-apiserver.service)"
+    if not ip:
+        raise CommandError(
+            "no SSH target for the tunnel: pass USER@HOST (the master, e.g. core@10.1.0.77) "
+            f"or `context set kube.tunnel.host core@10.1.0.77`{why}",
+            2,
+        )
+    session.echo(f"the apiserver runs on {ip} (fleet): tunnelling through {DEFAULT_USER}@{ip}")
+    return f"{DEFAULT_USER}@{ip}"
 
 
 def open_tunnel(session, args) -> int:
