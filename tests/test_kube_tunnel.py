@@ -238,11 +238,11 @@ def test_a_tunnel_left_by_a_dead_kshell_is_closed(apiserver, home):
     KubeShell(home, settings(apiserver))
     gone = subprocess.Popen(["true"])
     gone.wait()
-    local = free_port()
-    argv = tunnel.ssh_argv(SSH, "core@127.0.0.1", None, local, int(apiserver.url.rsplit(":", 1)[1]))
+    local, remote = free_port(), int(apiserver.url.rsplit(":", 1)[1])
+    argv = tunnel.ssh_argv(SSH, "core@127.0.0.1", None, local, remote)
     proc = subprocess.Popen(argv, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        rec = tunnel.Record("default", "core@127.0.0.1", None, local, 0, proc.pid, gone.pid,
+        rec = tunnel.Record("default", "core@127.0.0.1", None, local, remote, proc.pid, gone.pid,
                             False, time.time(), argv)  # fmt: skip
         tunnel._save(rec)
         done = kshell_c(home, "kube tunnel status")
@@ -350,3 +350,33 @@ def test_on_exit_callbacks_run_once_last_first(apiserver, home):
     sh.session.close()
     assert ran == ["second", "first"]
     assert "on exit: ZeroDivisionError" in sh.err.getvalue()
+
+
+@pytest.mark.slow
+def test_leaving_the_interactive_shell_closes_the_tunnel(apiserver, home):
+    """In a real terminal: Ctrl-C on the prompt leaves the tunnel alone, Ctrl-D closes it."""
+    pexpect = pytest.importorskip("pexpect")
+    KubeShell(home, settings(apiserver))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KSHELL_")}
+    env.update(KSHELL_HOME=str(home), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "kshell"], env=env, encoding="utf-8",
+                          timeout=20, dimensions=(40, 120))  # fmt: skip
+    pid = None
+    try:
+        child.expect("kshell:default>")
+        child.sendline("kube tunnel open core@127.0.0.1")
+        child.expect(r"ssh pid (\d+)\)")
+        pid = int(child.match.group(1))
+        child.expect("kshell:default>")
+        child.send("\x03")  # Ctrl-C on the prompt
+        child.expect("kshell:default>")
+        assert pid_alive(pid)
+        child.sendline("kube tunnel status")
+        child.expect("API answers")
+        child.expect("kshell:default>")
+        child.sendeof()  # Ctrl-D
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert wait_dead(pid)
+    assert tunnel.load("default") is None
