@@ -262,6 +262,7 @@ def _end(rec: Record) -> None:
     else:
         _children.pop(rec.pid, None)
     _remove(record_path(rec.context))
+    _remove(log_path(rec.context))
 
 
 # -- ssh ---------------------------------------------------------------------------------------
@@ -348,6 +349,8 @@ def _from_fleet(session) -> str:
 
 
 def open_tunnel(session, args) -> int:
+    if not args.timeout > 0:
+        raise CommandError("--timeout takes a number of seconds above 0", 2)
     target, ssh_port, local, remote, ssh = _settings(session, args)
     name = session.context.name
     argv = ssh_argv(ssh, target, ssh_port, local, remote)
@@ -402,12 +405,11 @@ def open_tunnel(session, args) -> int:
         raise
     if version is None:
         exited = proc.poll() is not None  # before _end() stops it
+        said = _read_log(name)
         _end(rec)
         if exited:
             raise CommandError(
-                f"ssh to {rec.where} failed (exit {proc.returncode}): "
-                f"{ssh_reason(_read_log(name))}",
-                1,
+                f"ssh to {rec.where} failed (exit {proc.returncode}): {ssh_reason(said)}", 1
             )
         raise CommandError(
             f"no Kubernetes API server answered through the tunnel to {rec.where} within "
@@ -415,7 +417,7 @@ def open_tunnel(session, args) -> int:
             "(doctor shows the master's units)",
             1,
         )
-    if not rec.keep and hasattr(session, "on_exit"):
+    if not rec.keep:
         session.on_exit(lambda: _close_quietly(name, proc.pid))
     session.echo(
         f"tunnel open: {rec.local_url} → {rec.where} → {REMOTE_HOST}:{remote} "
