@@ -62,7 +62,8 @@ def _connection_reason(e: Exception) -> str:
 
 
 def get(base: str, path: str, timeout: float = 5.0):
-    """GET ``base + path``: the ``requests`` response; ApiError when nothing answers."""
+    """GET ``base + path``: the ``requests`` response; ApiError when nothing answers (its
+    message does not repeat the URL: callers say which server they asked)."""
     import requests
 
     with requests.Session() as http:
@@ -71,9 +72,9 @@ def get(base: str, path: str, timeout: float = 5.0):
         try:
             return http.get(base.rstrip("/") + path, timeout=timeout)
         except requests.Timeout:
-            raise ApiError(f"no answer from {base} within {timeout:g}s") from None
+            raise ApiError(f"no answer within {timeout:g}s") from None
         except requests.RequestException as e:
-            raise ApiError(f"no answer from {base}: {_connection_reason(e)}") from None
+            raise ApiError(f"no answer: {_connection_reason(e)}") from None
 
 
 def get_json(base: str, path: str, timeout: float = 5.0):
@@ -110,7 +111,7 @@ def probe(base: str, timeout: float = 3.0) -> tuple[bool, str]:
     if res.status_code == 200 and isinstance(data, dict) and data.get("gitVersion"):
         return True, f"Kubernetes {data['gitVersion']}"
     return False, (
-        f"{base} answers, but not as a Kubernetes API server "
+        "it answers, but not as a Kubernetes API server "
         f"(GET /version: HTTP {res.status_code}{'' if data is None else ', no gitVersion'})"
     )
 

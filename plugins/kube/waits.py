@@ -52,7 +52,7 @@ def wait_minions(session, args) -> int:
     if minions:
         reached += f" ({', '.join(minions)})"
     if seen["error"]:
-        reached += f"; last try: {seen['error']}"
+        reached += f"; last try at {shown}: {seen['error']}"
     raise CommandError(reached + "; is kube-register running? (doctor)", 1)
 
 
@@ -82,7 +82,7 @@ def wait_pod(session, args) -> int:
         return 0
     if not isinstance(pod, dict):
         raise CommandError(
-            f"pod {pid} not {args.state} after {args.timeout:g}s: {seen['error']}", 1
+            f"pod {pid} not {args.state} after {args.timeout:g}s: {seen['error']} at {shown}", 1
         )
     state = pod_status(pod) or "in no state"
     host = pod_host(pod)
