@@ -265,12 +265,10 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
-def test_a_port_in_use_is_ssh_s_own_reason(shell):
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen(1)
-        port = busy.getsockname()[1]
-        status, _, err = shell.run(f"kube tunnel open core@127.0.0.1 --local-port {port}")
+def test_a_port_in_use_is_ssh_s_own_reason(shell, apiserver):
+    # What listens there is itself a Kubernetes API server: it must not pass for the tunnel.
+    port = apiserver.url.rsplit(":", 1)[1]
+    status, _, err = shell.run(f"kube tunnel open core@127.0.0.1 --local-port {port}")
     assert status == 1
     line = one_line(err)
     assert "ssh to core@127.0.0.1 failed" in line and "Address already in use" in line

@@ -292,6 +292,18 @@ def ssh_reason(text: str) -> str:
     return lines[-1] if lines else "ssh exited without saying why"
 
 
+def _can_bind(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as ssh binds its listener
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     import socket
 
@@ -380,6 +392,7 @@ def open_tunnel(session, args) -> int:
             "or `context set kube.tunnel.ssh PATH`",
             127,
         )
+    busy = not _can_bind(local)
     log = log_path(name)
     try:
         with open(log, "w", encoding="utf-8") as err:
@@ -399,7 +412,7 @@ def open_tunnel(session, args) -> int:
     timeout = float(args.timeout)
     try:
         with session.progress(f"kube tunnel: waiting for the API through {rec.where}"):
-            version, last = _wait_for_api(proc, rec.local_url, timeout)
+            version, last = _wait_for_api(proc, rec.local_url, timeout, busy)
     except BaseException:
         _end(rec)
         raise
@@ -431,19 +444,23 @@ def open_tunnel(session, args) -> int:
     return 0
 
 
-def _wait_for_api(proc, url: str, timeout: float) -> tuple[str | None, str]:
-    """Poll ``url``/version until a Kubernetes API answers, ssh exits, or time is up."""
+def _wait_for_api(proc, url: str, timeout: float, busy: bool) -> tuple[str | None, str]:
+    """Poll ``url``/version until a Kubernetes API answers, ssh exits, or time is up.
+
+    When the local port was ``busy`` before ssh started, whatever answers there is not the
+    tunnel: only wait for ssh to fail on it (ExitOnForwardFailure) and give its reason."""
     from .health import probe
 
     deadline = time.monotonic() + timeout
-    last = "nothing answered yet"
+    last = "the local port is in use by another program" if busy else "nothing answered yet"
     while True:
         if proc.poll() is not None:
             return None, last
-        ok, detail = probe(url, timeout=min(2.0, max(deadline - time.monotonic(), 0.1)))
-        if ok:
-            return detail, detail
-        last = detail
+        if not busy:
+            ok, detail = probe(url, timeout=min(2.0, max(deadline - time.monotonic(), 0.1)))
+            if ok and proc.poll() is None:
+                return detail, detail
+            last = detail
         if time.monotonic() >= deadline:
             return None, last
         time.sleep(0.1)
