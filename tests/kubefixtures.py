@@ -15,7 +15,8 @@ Fixtures (registered from conftest.py):
   ``KSHELL_TEST_CONTROLLER_MANAGER`` or, when that is not set, the ``controller-manager``
   beside the real apiserver named by ``KSHELL_TEST_APISERVER``; otherwise the test is skipped.
 - ``kube_shell``: a kshell session (``run(line) -> (status, stdout, stderr)``) whose context
-  points at ``apiserver`` and whose kubecfg is ``KSHELL_TEST_KUBECFG`` or the stand-in.
+  points at ``apiserver`` and whose kubecfg is ``KSHELL_TEST_KUBECFG`` or the stand-in
+  (:func:`kubecfg_binary`).
 
 Every process is stopped after its test; its output is kept in the test's tmp_path and shown
 when it fails to start.
@@ -41,7 +42,32 @@ from kshell.sandbox import free_port
 STANDINS = Path(__file__).parent / "standins"
 MINIONS = ("127.0.0.1", "10.0.0.5")
 
-KUBECFG = os.environ.get("KSHELL_TEST_KUBECFG") or str(STANDINS / "kubecfg")
+REAL_KUBECFG = os.environ.get("KSHELL_TEST_KUBECFG") or ""
+_wrapper: list[str] = []
+
+
+def kubecfg_binary() -> str:
+    """The kubecfg kshell runs: the real one, or the stand-in under this interpreter.
+
+    The stand-in's ``#!/usr/bin/env python3`` may find a slow version-manager shim first
+    (hundreds of ms a run); a two-line wrapper runs it with the suite's own Python.
+    """
+    if REAL_KUBECFG:
+        return REAL_KUBECFG
+    if not _wrapper:
+        import atexit
+        import shutil
+        import tempfile
+
+        d = tempfile.mkdtemp(prefix="kshell-kubecfg-")
+        atexit.register(shutil.rmtree, d, True)
+        path = Path(d) / "kubecfg"
+        path.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDINS / "kubecfg"}" "$@"\n')
+        path.chmod(0o755)
+        _wrapper.append(str(path))
+    return _wrapper[0]
+
+
 REAL_APISERVER = os.environ.get("KSHELL_TEST_APISERVER") or ""
 REAL_SCHEDULER = os.environ.get("KSHELL_TEST_SCHEDULER") or ""
 
@@ -131,7 +157,7 @@ class ApiServer:
         return answer
 
     def list(self, resource: str, labels: str = "") -> list[dict]:
-        return self._ok("GET", f"{resource}?labels={urllib.parse.quote(labels)}")["items"] or []
+        return self._ok("GET", f"{resource}?labels={urllib.parse.quote(labels)}").get("items") or []
 
     def ids(self, resource: str) -> list[str]:
         return sorted(item["id"] for item in self.list(resource))
@@ -283,7 +309,9 @@ class KubeShell:
         cfg = home / "config" / "config.yaml"
         cfg.parent.mkdir(parents=True, exist_ok=True)
         cfg.write_text(
-            yaml.safe_dump({"contexts": {"default": settings}, "binaries": {"kubecfg": KUBECFG}})
+            yaml.safe_dump(
+                {"contexts": {"default": settings}, "binaries": {"kubecfg": kubecfg_binary()}}
+            )
         )
         self.out, self.err = io.StringIO(), io.StringIO()
         self.session = open_session(out=self.out, err=self.err, dry_run=dry_run)
