@@ -12,6 +12,7 @@ import http.server
 import io
 import os
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -19,13 +20,34 @@ import yaml
 from conftest import STANDINS
 from fleetfake import register_machine, set_unit_state
 from kshell_plugins.kube import health, units
-from kubefixtures import KUBECFG
+from kubefixtures import kubecfg_binary
 
 from kshell.dispatch import execute
 from kshell.host import PluginHost
 from kshell.session import open_session
 
-FLEETCTL = os.environ.get("KSHELL_TEST_FLEETCTL") or str(STANDINS / "fleetctl")
+
+def _fleetctl() -> str:
+    """The real fleetctl when named, else the stand-in run by this interpreter (its
+    ``#!/usr/bin/env python3`` may go through a slow version-manager shim, and these tests
+    run fleetctl a few times per check)."""
+    real = os.environ.get("KSHELL_TEST_FLEETCTL")
+    if real:
+        return real
+    import atexit
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="kshell-fleetctl-")
+    atexit.register(shutil.rmtree, d, True)
+    path = os.path.join(d, "fleetctl")
+    with open(path, "w") as f:
+        f.write(f'#!/bin/sh\nexec "{sys.executable}" "{STANDINS / "fleetctl"}" "$@"\n')
+    os.chmod(path, 0o755)
+    return path
+
+
+FLEETCTL = _fleetctl()
 
 MASTER = "07914a50e1d34a4f9f0b3d2c1a0e9f8d"  # 127.0.0.1: a minion of the apiserver fixture
 NODE = "46bdac0c7b7e4bd3a1f25c6d8e9f0a1b"  # 10.0.0.5: the fixture's other minion
@@ -41,7 +63,7 @@ class Shell:
         cfg.parent.mkdir(parents=True, exist_ok=True)
         cfg.write_text(yaml.safe_dump({
             "contexts": {"default": settings},
-            "binaries": {"kubecfg": KUBECFG, "fleetctl": FLEETCTL},
+            "binaries": {"kubecfg": kubecfg_binary(), "fleetctl": FLEETCTL},
         }))  # fmt: skip
         self.out, self.err = io.StringIO(), io.StringIO()
         host = PluginHost().load(only="kube,fleet")
