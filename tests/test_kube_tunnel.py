@@ -145,6 +145,8 @@ def test_open_status_kubecfg_close(shell, apiserver, home):
     assert rec.argv[0] == SSH and "-N" in rec.argv and rec.forward in rec.argv
     # The context's master is now the tunnel's end, for REST reads and for kubecfg.
     assert master_url(shell.session.context) == rec.local_url
+    status, out, _ = shell.run("env kubecfg")
+    assert f"flags: -h {rec.local_url}" in out
     status, out, err = shell.run("kubecfg list pods")
     assert status == 0, err
     assert "hello-pod" in out
@@ -160,6 +162,7 @@ def test_open_status_kubecfg_close(shell, apiserver, home):
     assert wait_dead(rec.pid) and not port_open(rec.local_port)
     assert tunnel.load("default") is None
     assert master_url(shell.session.context) == UNREACHABLE
+    assert f"flags: -h {UNREACHABLE}" in shell.run("env kubecfg")[1]
     status, out, _ = shell.run("kube tunnel status")
     assert status == 1 and "no tunnel" in out
 
