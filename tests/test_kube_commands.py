@@ -392,3 +392,29 @@ def test_run_makes_pods_with_the_controller_manager(kube_shell, apiserver, contr
     assert kube_shell.run("kube stop web")[0] == 0
     apiserver.wait_for(lambda: not apiserver.list("pods", "replicationController=web"),
                        what="the pods of web to go")  # fmt: skip
+
+
+# -- argv: every flag before the verb, as kubecfg v0.3 needs ---------------------------------
+
+
+def test_dry_run_shows_kubecfgs_argv(home, apiserver, files):
+    sh = KubeShell(home, {"kube.master": apiserver.url}, dry_run=True)
+    h = f"+ kubecfg -h {apiserver.url}"
+    for line, argv in (
+        ("kube pods -l name=x --json", "-l name=x -json list pods"),
+        ("kube rcs", "list replicationControllers"),
+        ("kube get svc/hello", "get services/hello"),
+        ("kube create -c pod.json po", "-c pod.json create pods"),
+        ("kube update -c svc.json services/hello", "-c svc.json update services/hello"),
+        ("kube delete /minions/10.0.0.5", "delete minions/10.0.0.5"),
+        ("kube run nginx 2 web -p 8080:80 -s 8001", "-p 8080:80 -s 8001 run nginx 2 web"),
+        ("kube resize web 3", "resize web 3"),
+        (
+            "kube rollingupdate web --image nginx:2 -u 10s",
+            "-u 10s -image nginx:2 rollingupdate web",
+        ),
+        ("kube rm web", "rm web"),
+    ):
+        status, out, err = sh.run(line)
+        assert (status, out, err) == (0, f"{h} {argv}\n", ""), line
+    assert apiserver.ids("pods") == [] and apiserver.ids("replicationControllers") == []
