@@ -387,11 +387,22 @@ def test_with_the_scheduler_pods_get_a_minion(kube_shell, apiserver, scheduler, 
 def test_run_makes_pods_with_the_controller_manager(kube_shell, apiserver, controller_manager):
     """Only with the real binaries: there is no controller-manager stand-in."""
     assert kube_shell.run("kube run nginx 2 web")[0] == 0
-    apiserver.wait_for(lambda: len(apiserver.list("pods", "replicationController=web")) == 2,
-                       what="2 pods of web")  # fmt: skip
+    apiserver.wait_for(
+        lambda: len(apiserver.list("pods", "replicationController=web")) == 2,
+        what="2 pods of web",
+    )
+    before = {p["id"] for p in apiserver.list("pods", "replicationController=web")}
+    # kubecfg deletes each pod, the controller-manager replaces it, kubecfg waits for the count
+    status, out, err = kube_shell.run("kube rollingupdate web --image nginx:2 -u 1s")
+    assert status == 0, err
+    after = apiserver.list("pods", "replicationController=web")
+    assert len(after) == 2 and not before & {p["id"] for p in after}
+    assert {p["desiredState"]["manifest"]["containers"][0]["image"] for p in after} == {"nginx:2"}
     assert kube_shell.run("kube stop web")[0] == 0
-    apiserver.wait_for(lambda: not apiserver.list("pods", "replicationController=web"),
-                       what="the pods of web to go")  # fmt: skip
+    apiserver.wait_for(
+        lambda: not apiserver.list("pods", "replicationController=web"),
+        what="the pods of web to go",
+    )
 
 
 # -- argv: every flag before the verb, as kubecfg v0.3 needs ---------------------------------
