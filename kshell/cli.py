@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox = None
     session = None
+    restore = _leave_on_hangup()
     try:
         if args.sandbox:
             from kshell.sandbox import EtcdServer, SandboxError
@@ -129,10 +130,38 @@ def main(argv: list[str] | None = None) -> int:
         print("kshell: interrupted", file=sys.stderr)
         return 130
     finally:
-        if session is not None:
-            session.close()  # plugins end what they started for this run (tunnels)
-        if sandbox is not None:
-            sandbox.stop()
+        try:
+            if session is not None:
+                session.close()  # plugins end what they started for this run (tunnels)
+            if sandbox is not None:
+                sandbox.stop()
+        finally:
+            restore()
+
+
+def _leave_on_hangup():
+    """SIGHUP (the terminal went away) and SIGTERM leave through the normal exit path, so
+    the sandbox stops and plugins' exit callbacks run. Returns what puts the old handlers back."""
+    import signal
+
+    def leave(signum, frame):
+        raise SystemExit(128 + signum)
+
+    old = {}
+    for name in ("SIGHUP", "SIGTERM"):
+        sig = getattr(signal, name, None)  # no SIGHUP on Windows
+        if sig is None:
+            continue
+        try:
+            old[sig] = signal.signal(sig, leave)
+        except (ValueError, OSError):  # not the main thread (kshell embedded)
+            pass
+
+    def restore() -> None:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+    return restore
 
 
 def _use_sandbox(session, url: str) -> None:

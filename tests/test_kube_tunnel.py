@@ -379,5 +379,38 @@ def test_leaving_the_interactive_shell_closes_the_tunnel(apiserver, home):
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert wait_dead(pid)
+    try:
+        assert wait_dead(pid)
+    finally:
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert tunnel.load("default") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM])
+def test_a_hangup_or_term_still_closes_the_tunnel(apiserver, home, sig):
+    """The terminal went away (SIGHUP) or kshell was told to stop (SIGTERM): exit hooks run."""
+    pexpect = pytest.importorskip("pexpect")
+    KubeShell(home, settings(apiserver))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KSHELL_")}
+    env.update(KSHELL_HOME=str(home), TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(sys.executable, ["-m", "kshell"], env=env, encoding="utf-8",
+                          timeout=20, dimensions=(40, 120))  # fmt: skip
+    pid = None
+    try:
+        child.expect("kshell:default>")
+        child.sendline("kube tunnel open core@127.0.0.1")
+        child.expect(r"ssh pid (\d+)\)")
+        pid = int(child.match.group(1))
+        child.expect("kshell:default>")
+        os.kill(child.pid, sig)
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    try:
+        assert wait_dead(pid)
+    finally:
+        if pid and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
     assert tunnel.load("default") is None
