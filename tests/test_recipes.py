@@ -88,7 +88,7 @@ def test_dry_run_prints_argv_and_writes_nothing(home, recipe):
     """)
     r = run(home, str(path), "--dry-run", "--quiet")
     assert r.returncode == 0, r.stderr
-    assert "+ KUBERNETES_MASTER=http://10.1.0.77:8080 kubecfg list /minions" in r.stdout
+    assert "+ kubecfg -h http://10.1.0.77:8080 list /minions" in r.stdout
     assert not (home / "config" / "config.yaml").exists()
 
 
@@ -139,5 +139,5 @@ def test_shipped_recipes_dry_run(home, tmp_path, etcd):
         assert r.returncode == 0, (recipe, r.stdout, r.stderr)
         if recipe.name == "seed-kubernetes.ksh":  # tool calls are printed, not run
             assert f"fleetctl --endpoint={etcd.url}" in r.stdout
-            assert "kubecfg list /minions" in r.stdout
+            assert "kubecfg -h http://127.0.0.1:8080 list /minions" in r.stdout
     assert not (home / "config" / "config.yaml").exists()
