@@ -83,7 +83,15 @@ def main(argv: list[str] | None = None) -> int:
 
     sandbox = None
     session = None
-    restore = _leave_on_hangup()
+
+    def finish() -> None:
+        """End what this run started: plugins' exit callbacks (tunnels), the sandbox."""
+        if session is not None:
+            session.close()
+        if sandbox is not None:
+            sandbox.stop()
+
+    restore = _leave_on_hangup(finish)
     try:
         if args.sandbox:
             from kshell.sandbox import EtcdServer, SandboxError
@@ -131,20 +139,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         try:
-            if session is not None:
-                session.close()  # plugins end what they started for this run (tunnels)
-            if sandbox is not None:
-                sandbox.stop()
+            finish()
         finally:
             restore()
 
 
-def _leave_on_hangup():
-    """SIGHUP (the terminal went away) and SIGTERM leave through the normal exit path, so
-    the sandbox stops and plugins' exit callbacks run. Returns what puts the old handlers back."""
+def _leave_on_hangup(finish):
+    """On SIGHUP (the terminal went away) or SIGTERM, ``finish`` (plugins' exit callbacks, the
+    sandbox) and leave. ``finish`` runs in the handler itself, before the exit is raised.
+    Returns what puts the old handlers back."""
     import signal
 
     def leave(signum, frame):
+        finish()
+        # Raised inside a __del__ or a loop callback, the exit can be swallowed (printed,
+        # ignored): then leave for good a moment later. A daemon timer never delays an exit.
+        import threading
+
+        timer = threading.Timer(3.0, os._exit, (128 + signum,))
+        timer.daemon = True
+        timer.start()
         raise SystemExit(128 + signum)
 
     old = {}
