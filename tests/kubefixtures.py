@@ -137,7 +137,11 @@ class ApiServer:
     # -- REST ---------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        """One REST call; writes ask for ``sync=true``: without it the real v0.3 server waits
+        only ~25 ms for its operation and, on a loaded machine, answers 202 ``working``."""
         data = json.dumps(body).encode() if body is not None else None
+        if method != "GET":
+            path += ("&" if "?" in path else "?") + "sync=true&timeout=30s"
         req = urllib.request.Request(f"{self.url}/api/v1beta1/{path}", data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")

@@ -26,7 +26,8 @@ def fetch_objects(master: str, kind: str, timeout: float = TIMEOUT) -> list[tupl
     r = requests.get(f"{master}/api/v1beta1/{kind}", timeout=timeout)
     r.raise_for_status()
     items = r.json().get("items") or []
-    return [(str(item.get("id", "")), describe(kind, item)) for item in items if item.get("id")]
+    found = [(str(item["id"]), describe(kind, item)) for item in items if item.get("id")]
+    return sorted(found)  # v0.3 lists in etcd's order, which is not sorted
 
 
 def describe(kind: str, item: dict) -> str:
