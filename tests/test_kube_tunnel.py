@@ -82,14 +82,20 @@ def ssh_pid(out: str) -> int:
     return int(out.split("ssh pid ", 1)[1].split(")", 1)[0])
 
 
+@pytest.fixture(autouse=True)
+def _no_tunnel_left(home):
+    """Whatever a test did (or failed to do), no recorded ssh outlives it."""
+    yield
+    rec = tunnel.load("default")
+    if rec is not None:
+        tunnel._end(rec)
+
+
 @pytest.fixture
 def shell(apiserver, home):
     sh = KubeShell(home, settings(apiserver))
     yield sh
     sh.session.close()  # what kshell does on exit
-    rec = tunnel.load("default")
-    if rec is not None:  # a test that kept one: do not leak it
-        tunnel._end(rec)
 
 
 # -- pure parts ----------------------------------------------------------------------------
@@ -377,14 +383,12 @@ def test_leaving_the_interactive_shell_closes_the_tunnel(apiserver, home):
         child.expect("kshell:default>")
         child.sendeof()  # Ctrl-D
         child.expect(pexpect.EOF)
+        assert wait_dead(pid)
+        assert tunnel.load("default") is None
     finally:
         child.close(force=True)
-    try:
-        assert wait_dead(pid)
-    finally:
-        if pid and pid_alive(pid):
+        if pid and pid_alive(pid):  # a failed test leaves no ssh behind
             os.kill(pid, signal.SIGKILL)
-    assert tunnel.load("default") is None
 
 
 @pytest.mark.slow
@@ -406,11 +410,9 @@ def test_a_hangup_or_term_still_closes_the_tunnel(apiserver, home, sig):
         child.expect("kshell:default>")
         os.kill(child.pid, sig)
         child.expect(pexpect.EOF)
+        assert wait_dead(pid)
+        assert tunnel.load("default") is None
     finally:
         child.close(force=True)
-    try:
-        assert wait_dead(pid)
-    finally:
-        if pid and pid_alive(pid):
+        if pid and pid_alive(pid):  # a failed test leaves no ssh behind
             os.kill(pid, signal.SIGKILL)
-    assert tunnel.load("default") is None
