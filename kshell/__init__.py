@@ -260,6 +260,8 @@ def state_dir(plugin: str) -> Path:
     (``$KSHELL_HOME/state`` when set). Created on first call."""
     from kshell import paths
 
+    if not plugin or plugin in (".", "..") or "/" in plugin or "\\" in plugin:
+        raise ValueError(f"not a plugin name: {plugin!r}")
     path = paths.state_dir() / "plugins" / plugin
     path.mkdir(parents=True, exist_ok=True)
     return path

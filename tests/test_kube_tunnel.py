@@ -345,6 +345,9 @@ def test_the_real_ssh_fails_clearly_on_a_closed_port(shell):
 def test_state_dir_is_per_plugin_under_kshell_home(home):
     path = kshell.state_dir("kube")
     assert path.is_dir() and path == home / "state" / "plugins" / "kube"
+    for bad in ("", "..", "a/b"):
+        with pytest.raises(ValueError):
+            kshell.state_dir(bad)
 
 
 def test_on_exit_callbacks_run_once_last_first(apiserver, home):
