@@ -217,6 +217,15 @@ def test_a_yaml_syntax_error_names_the_file_and_line_and_sends_nothing(
     assert apiserver.ids("pods") == []
 
 
+def test_create_takes_the_kind_the_file_declares(kube_shell, apiserver, files):
+    status, out, err = kube_shell.run("kube create -c pod.yaml")
+    assert status == 0, err
+    assert apiserver.ids("pods") == ["yaml-pod"]
+    (files / "nokind.json").write_text('{"id": "x"}')
+    status, _, err = kube_shell.run("kube create -c nokind.json")
+    assert status == 2 and "declares no kind" in err
+
+
 def test_a_file_of_another_kind_is_refused(kube_shell, apiserver, files):
     status, _, err = kube_shell.run("kube create -c svc.json pods")
     assert status == 2

@@ -97,7 +97,9 @@ def _file_arg(p: argparse.ArgumentParser) -> None:
 
 def _create_args(p: argparse.ArgumentParser) -> None:
     _file_arg(p)
-    p.add_argument("kind", metavar="KIND", help="pods, replicationControllers, services, minions")
+    p.add_argument("kind", metavar="KIND", nargs="?",
+                   help="pods, replicationControllers, services, minions "
+                   "(default: the kind the file declares)")  # fmt: skip
 
 
 def _update_args(p: argparse.ArgumentParser) -> None:

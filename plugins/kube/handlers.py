@@ -61,8 +61,10 @@ def get(session, args) -> int:
 
 
 def create(session, args) -> int:
-    kind = kinds.kind(args.kind)
+    kind = kinds.kind(args.kind) if args.kind else None
     obj = manifests.load(args.file)
+    if kind is None:
+        kind = manifests.declared_kind(args.file, obj)
     manifests.check_kind(args.file, obj, kind)
     res = kubecfg(session, ["-c", args.file, "create", kind.name],
                   f"create {kind.name} from {args.file}")  # fmt: skip

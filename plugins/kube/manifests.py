@@ -75,3 +75,17 @@ def check_kind(path: str, obj: dict, kind: Kind) -> None:
         f"{path} declares kind {declared!r}; kubecfg v0.3 knows "
         + ", ".join(DECLARED.values()), 2,
     )  # fmt: skip
+
+
+def declared_kind(path: str, obj: dict) -> Kind:
+    """The kind the object declares (``kind: Pod``), for ``kube create -c FILE`` alone."""
+    declared = obj.get("kind")
+    for kind in KINDS:
+        if DECLARED[kind.name] == declared:
+            return kind
+    if not declared:
+        raise CommandError(f"{path} declares no kind; give it: kube create -c {path} KIND", 2)
+    raise CommandError(
+        f"{path} declares kind {declared!r}; kubecfg v0.3 knows "
+        + ", ".join(DECLARED.values()), 2,
+    )  # fmt: skip
