@@ -359,3 +359,16 @@ def test_dry_run_waits_for_nothing(apiserver, etcd, home):
     sh.session.dry_run = True
     status, out, _ = sh.run("kube wait minions 3 --timeout 100")
     assert status == 0 and out.strip() == "+ kube wait minions"
+
+
+def test_the_tunnel_target_completes_to_the_apiserver_machine(shell, etcd, tmp_path):
+    import time
+
+    from kshell_plugins.kube import ops
+
+    cluster(etcd, tmp_path)
+    deadline = time.monotonic() + 20
+    while not (found := ops._complete_target(shell.session, "")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first fill runs in the background
+    assert [(c.text, c.meta) for c in found] == [("core@127.0.0.1", "runs kube-apiserver.service")]
+    assert ops._complete_target(shell.session, "admin@") == []

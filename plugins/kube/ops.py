@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from kshell import Check, Command, Setting
+from kshell import Candidate, Check, Command, Setting
 
 UNIT_VERSIONS = ("v0.3",)
 
@@ -71,9 +71,22 @@ def settings() -> list[Setting]:
     ]  # fmt: skip
 
 
-def _complete_target(session, prefix: str) -> list[str]:
+def _complete_target(session, prefix: str) -> list[Candidate]:
+    """The configured target, and the machine fleet runs the apiserver on (cached)."""
+
+    def apiserver_ip():
+        from .health import apiserver_ip
+
+        return apiserver_ip(session) or ""
+
+    found = []
     host = session.context.get("kube.tunnel.host")
-    return [host] if host and host.startswith(prefix) else []
+    if host:
+        found.append(Candidate(host, "kube.tunnel.host"))
+    ip = session.cached("kube:apiserver-ip", apiserver_ip, ttl=30.0)
+    if ip and f"core@{ip}" != host:
+        found.append(Candidate(f"core@{ip}", "runs kube-apiserver.service"))
+    return [c for c in found if c.text.startswith(prefix)]
 
 
 def _complete_etcd(session, prefix: str) -> list[str]:
