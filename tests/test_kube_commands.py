@@ -297,6 +297,23 @@ def test_an_unreachable_api_server_says_where_and_what_to_do(home, files):
         assert "kube tunnel open" in msg and "context set kube.master" in msg
 
 
+def test_an_api_server_that_never_answers_is_given_up_on(home, monkeypatch):
+    import socket
+
+    from kshell_plugins.kube import handlers
+
+    monkeypatch.setattr(handlers, "TIMEOUT", 1.5)
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        sh = KubeShell(home, {"kube.master": url})
+        before = time.monotonic()
+        status, _, err = sh.run("kube pods")
+    assert status == 124 and time.monotonic() - before < 10
+    assert one_line_error(err) == "kubecfg: no answer after 1.5s; stopped it"
+
+
 # -- replication controllers --------------------------------------------------------------
 
 

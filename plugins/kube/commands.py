@@ -15,7 +15,10 @@ def _handler(name: str):
     def run(session, args):
         from . import handlers
 
-        return getattr(handlers, name)(session, args)
+        try:
+            return getattr(handlers, name)(session, args)
+        except handlers.Silent as e:  # already said in one line
+            return e.status
 
     return run
 
@@ -146,7 +149,10 @@ def _lister(kind: str):
     def run(session, args):
         from . import handlers
 
-        return handlers.list_kind(session, args, kind)
+        try:
+            return handlers.list_kind(session, args, kind)
+        except handlers.Silent as e:  # already said in one line
+            return e.status
 
     return run
 

@@ -14,9 +14,23 @@ from . import failures, kinds, manifests
 from .master import master_url
 
 
-def kubecfg(session, args: list[str], what: str) -> ToolResult:
-    """Run kubecfg; on failure raise one readable line saying ``what`` failed."""
-    res = session.run("kubecfg", args, capture=True)
+class Silent(CommandError):
+    """A failure already reported in one line (by the runner): only the status is left."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__("", status)
+
+
+TIMEOUT = 60.0
+"""Seconds one kubecfg call may take: v0.3's HTTP client has no timeout of its own, so an
+API server that accepts and never answers would hang it forever."""
+
+
+def kubecfg(session, args: list[str], what: str, bounded: bool = True) -> ToolResult:
+    """Run kubecfg (for at most TIMEOUT when ``bounded``); on failure raise one readable
+    line saying ``what`` failed."""
+    timeout = TIMEOUT if bounded else None
+    res = session.run("kubecfg", args, capture=True, timeout=timeout)
     for line in res.stderr.splitlines():
         # glog's W/E lines are worth a look; I lines (e.g. "Bad port spec: ") are noise
         if line[:1] in ("W", "E") and "] " in line:
@@ -26,7 +40,8 @@ def kubecfg(session, args: list[str], what: str) -> ToolResult:
     if res.status == 130:
         raise CommandError(f"{what}: interrupted", 130)
     if res.status == 124:
-        raise CommandError(f"{what}: kubecfg did not finish in time", 124)
+        # the runner has said "kubecfg: no answer after Ns; stopped it": one line is enough
+        raise Silent(124)
     message = failures.fatal_message(res.stderr)
     if message is None:
         lines = [x for x in res.stderr.splitlines() if x.strip()]
@@ -133,9 +148,11 @@ def run(session, args) -> int:
         session.echo(f"service {args.name} created on port {args.service}")
         # observed with the real v0.3: the service selects name=NAME, the pods carry
         # replicationController=NAME, so the service finds none of them
-        session.warn(f"note: kubecfg v0.3 gives service {args.name} the selector name={args.name}, "
-                     f"but labels the pods replicationController={args.name}: it selects none "
-                     "of them; create the service from a file to select them")
+        session.warn(
+            f"note: kubecfg v0.3 gives service {args.name} the selector name={args.name}, "
+            f"but labels the pods replicationController={args.name}: it selects none "
+            "of them; create the service from a file to select them"
+        )
     return 0
 
 
@@ -161,8 +178,11 @@ def rm(session, args) -> int:
         kubecfg(session, ["rm", args.rc], f"remove {args.rc}")
     except CommandError as e:
         if "non-zero replicas" in e.message:
-            raise CommandError(f"{e.message.split(': ', 1)[0]}: it still has replicas; "
-                               f"run `kube stop {args.rc}` first", e.status) from None
+            raise CommandError(
+                f"{e.message.split(': ', 1)[0]}: it still has replicas; "
+                f"run `kube stop {args.rc}` first",
+                e.status,
+            ) from None
         raise
     if not session.dry_run:
         session.echo(f"deleted replicationController {args.rc}")
@@ -176,7 +196,8 @@ def rollingupdate(session, args) -> int:
     if args.image:
         argv += ["-image", args.image]
     with session.progress(f"replacing the pods of {args.rc}"):
-        kubecfg(session, [*argv, "rollingupdate", args.rc], f"update {args.rc}")
+        # one pod per period, then up to 5 min for the replacements: no overall bound
+        kubecfg(session, [*argv, "rollingupdate", args.rc], f"update {args.rc}", bounded=False)
     if not session.dry_run:
         done = f" with image {args.image}" if args.image else ""
         session.echo(f"replicationController {args.rc}: pods replaced{done}")
