@@ -73,6 +73,7 @@ import argparse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 import pluggy
@@ -349,6 +350,25 @@ class Session(Protocol):
         elapsed on a terminal while the block runs, erased after; nothing otherwise."""
         ...
 
+    def on_exit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once when kshell exits (prompt, ``-c``, piped lines, recipe),
+        the last registered first: to end what the plugin started for this session. An
+        error in it is reported as one line and the exit goes on."""
+        ...
+
+
+def state_dir(plugin: str) -> Path:
+    """A directory for ``plugin``'s own files that outlive one session (e.g. records of
+    the processes it started): ``plugins/<plugin>`` under kshell's user state directory
+    (``$KSHELL_HOME/state`` when set). Created on first call."""
+    from kshell import paths
+
+    if not plugin or plugin in (".", "..") or "/" in plugin or "\\" in plugin:
+        raise ValueError(f"not a plugin name: {plugin!r}")
+    path = paths.state_dir() / "plugins" / plugin
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
 
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Align ``rows`` under ``headers`` in columns two spaces apart."""
@@ -398,5 +418,6 @@ __all__ = [
     "format_table",
     "probe_http",
     "raw_tool",
+    "state_dir",
     "hookimpl",
 ]

@@ -57,17 +57,26 @@ def _stdin_lines(session, stream) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from kshell.config import ConfigError
+    from kshell.leaving import StopOnSignals
     from kshell.session import open_session
 
     sandbox = None
-    guard = None  # stops the sandbox on SIGTERM and SIGHUP
+    session = None
+
+    def finish() -> None:
+        """End what this run started: plugins' exit callbacks (tunnels), the sandbox."""
+        if session is not None:
+            session.close()
+        if sandbox is not None:
+            sandbox.stop()
+
+    guard = StopOnSignals(finish)
     try:
         if args.sandbox:
-            from kshell.sandbox import EtcdServer, SandboxError, StopOnSignals
+            from kshell.sandbox import EtcdServer, SandboxError
 
             try:
                 sandbox = EtcdServer()
-                guard = StopOnSignals(sandbox)
                 sandbox.start()
             except SandboxError as e:
                 print(f"kshell: {e}", file=sys.stderr)
@@ -111,11 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         print("kshell: interrupted", file=sys.stderr)
         return 130
     except OSError:
-        if guard is None or guard.received is None:
+        if guard.received is None:
             raise
         return 128 + guard.received  # the terminal is gone (SIGHUP): nothing left to tell
     finally:
-        if sandbox is not None:
-            sandbox.stop()
-        if guard is not None:
+        try:
+            finish()
+        finally:
             guard.restore()

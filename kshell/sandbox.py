@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kshell.session import ShellSession
@@ -184,30 +183,3 @@ def use_sandbox(session: ShellSession, server: EtcdServer) -> None:
         f"kshell: the sandbox runs {beside}, the etcdctl that comes with its etcd, not the "
         f"pinned {tool.version}; `bin install etcdctl` installs the pin"
     )
-
-
-class StopOnSignals:
-    """Stop ``server`` at once when SIGTERM or SIGHUP arrives, then leave with 128+N.
-
-    The server runs in its own session (a Ctrl-C at the prompt must not reach it), so the
-    terminal's hang-up never reaches it: kshell stops it. ``received`` is the signal that
-    ended the run (None while none has); ``restore()`` puts the previous handlers back.
-    """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-    def __init__(self, server: EtcdServer) -> None:
-        self.server = server
-        self.received: int | None = None
-        self._previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        for sig in self.SIGNALS:  # a second signal must not cut the clean-up short
-            signal.signal(sig, signal.SIG_IGN)
-        self.received = signum
-        self.server.stop()
-        raise SystemExit(128 + signum)
-
-    def restore(self) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)

@@ -57,6 +57,7 @@ class ShellSession:
 
         for problem in self.config.problems + env_problems(host.settings):
             self.warn(f"kshell: {problem}")
+        self._exit_callbacks: list[Callable[[], None]] = []
         if context_name is None and config.current not in config.contexts:
             self.warn(f"kshell: the current context `{config.current}` is gone; using default")
             context_name = "default"
@@ -185,6 +186,18 @@ class ShellSession:
 
     def state(self, plugin: str) -> dict[str, Any]:
         return self._state.setdefault(plugin, {})
+
+    def on_exit(self, callback: Callable[[], None]) -> None:
+        self._exit_callbacks.append(callback)
+
+    def close(self) -> None:
+        """Run the plugins' exit callbacks (last first), each once; called as kshell exits."""
+        while self._exit_callbacks:
+            callback = self._exit_callbacks.pop()
+            try:
+                callback()
+            except Exception as e:
+                self.warn(f"kshell: on exit: {type(e).__name__}: {e}")
 
     @contextmanager
     def progress(self, text: str) -> Iterator[None]:

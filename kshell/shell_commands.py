@@ -239,10 +239,12 @@ def _env(session: ShellSession, args: argparse.Namespace) -> int:
             session.echo(f"  {key}={shown(key, value)}")
         if toolenv.args:
             session.echo(f"  flags: {' '.join(shown('', a) for a in toolenv.args)}")
-        # The tool reads these itself, and they reach it from the shell kshell runs in.
+        # The tool reads these itself, and they reach it from the shell kshell runs in. A
+        # setting's own variable (KUBERNETES_MASTER) is not one: kshell applied it above.
         prefixes = tuple(session.host.tools[name].env_prefixes) or (f"{name.upper()}_",)
+        applied = set(toolenv.env) | {s.env for s in settings if s.env}
         inherited = sorted(
-            (k, v) for k, v in os.environ.items() if k.startswith(prefixes) and k not in toolenv.env
+            (k, v) for k, v in os.environ.items() if k.startswith(prefixes) and k not in applied
         )
         for key, value in inherited:
             session.echo(f"  {key}={shown(key, value)}  (inherited from your shell)")

@@ -104,3 +104,4 @@ def release_server(home, monkeypatch):
 
 
 PYTHON = sys.executable
+pytest_plugins = ["kubefixtures"]  # apiserver, scheduler, controller_manager, kube_shell

@@ -77,7 +77,7 @@ def test_a_bad_value_is_not_used_by_the_tools(home):
     write_config(home, BAD)
     r = run_kshell(home, "-c", "env etcdctl kubecfg", env={"KSHELL_PLUGINS": "etcd,kube"})
     assert "ETCDCTL_PEERS=http://127.0.0.1:4001" in r.stdout
-    assert "KUBERNETES_MASTER=http://10.1.0.77:8080" in r.stdout
+    assert "flags: -h http://10.1.0.77:8080" in r.stdout  # kubecfg gets the master as -h
 
 
 def test_the_checks_are_said_once_in_an_interactive_session(home):

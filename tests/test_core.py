@@ -336,7 +336,7 @@ def test_env_override_is_said(home, monkeypatch):
     assert "KUBERNETES_MASTER overrides the stored kube.master" in text
     out.truncate(0), out.seek(0)
     assert execute(session, "env kubecfg") == 0
-    assert out.getvalue() == "kubecfg:\n  KUBERNETES_MASTER=http://127.0.0.1:8080\n"
+    assert out.getvalue() == "kubecfg:\n  flags: -h http://127.0.0.1:8080\n"
 
 
 def test_malformed_config_is_one_line_and_never_overwritten(home):

@@ -87,7 +87,7 @@ def test_dry_run_prints_argv_and_writes_nothing(home, recipe):
     """)
     r = run(home, str(path), "--dry-run", "--quiet")
     assert r.returncode == 0, r.stderr
-    assert "+ KUBERNETES_MASTER=http://10.1.0.77:8080 kubecfg list /minions" in r.stdout
+    assert "+ kubecfg -h http://10.1.0.77:8080 list /minions" in r.stdout
     assert not (home / "config" / "config.yaml").exists()
 
 
