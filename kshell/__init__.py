@@ -370,6 +370,14 @@ def state_dir(plugin: str) -> Path:
     return path
 
 
+def complete_files(prefix: str, suffixes: Sequence[str], meta: str = "file") -> list[Candidate]:
+    """A completer's answer for a file argument: directories, and files ending in one of
+    ``suffixes`` (``(".json", ".yaml")``), under what was typed; local, never slow."""
+    from kshell.filecomplete import complete_files as files
+
+    return files(prefix, suffixes, meta)
+
+
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Align ``rows`` under ``headers`` in columns two spaces apart."""
     cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
@@ -415,6 +423,7 @@ __all__ = [
     "Tool",
     "ToolEnv",
     "ToolResult",
+    "complete_files",
     "format_table",
     "probe_http",
     "raw_tool",

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kshell import Candidate, Command, CommandError, hookimpl
+from kshell import Candidate, Command, CommandError, complete_files, hookimpl
 
 if TYPE_CHECKING:
     from kshell.session import ShellSession
@@ -82,26 +82,7 @@ def run_from_args(session: ShellSession, args: argparse.Namespace, prog: str) ->
 
 
 def _complete_recipe(session: ShellSession, prefix: str) -> list[Candidate]:
-    """Directories and ``.ksh`` files under what was typed (local, never slow)."""
-    directory, slash, tail = prefix.rpartition("/")
-    base = Path(os.path.expanduser(directory)) if directory else Path("/" if slash else ".")
-    shown = directory + slash
-    try:
-        entries = sorted(os.scandir(base), key=lambda e: e.name)
-    except OSError:
-        return []
-    out = []
-    for entry in entries:
-        if not entry.name.startswith(tail) or (entry.name.startswith(".") and not tail):
-            continue
-        try:
-            if entry.is_dir():
-                out.append(Candidate(f"{shown}{entry.name}/", "directory"))
-            elif entry.name.endswith(".ksh"):
-                out.append(Candidate(f"{shown}{entry.name}", "recipe"))
-        except OSError:
-            continue
-    return out
+    return complete_files(prefix, [".ksh"], "recipe")
 
 
 def _run(session: ShellSession, args: argparse.Namespace) -> int:

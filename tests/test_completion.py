@@ -273,3 +273,26 @@ def test_adapter_completes_at_the_cursor_not_the_end(session):
 def test_tokenize_tolerates_unclosed_quotes(text, words, current):
     line = tokenize(text)
     assert (line.words, line.current) == (words, current)
+
+
+def test_complete_files_offers_directories_and_the_wanted_suffixes(tmp_path, monkeypatch):
+    from kshell import complete_files
+
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "a.service").write_text("")
+    (tmp_path / "units" / "notes.txt").write_text("")
+    (tmp_path / ".hidden.service").write_text("")
+    (tmp_path / "b.json").write_text("")
+    monkeypatch.chdir(tmp_path)
+    texts = lambda got: [(c.text, c.meta) for c in got]  # noqa: E731
+    assert texts(complete_files("", [".service"], "unit file")) == [("units/", "directory")]
+    assert texts(complete_files("units/", [".service"], "unit file")) == [
+        ("units/a.service", "unit file")
+    ]
+    assert texts(complete_files(".h", [".service"], "unit file")) == [
+        (".hidden.service", "unit file")
+    ]  # hidden only once a dot is typed
+    assert texts(complete_files(f"{tmp_path}/b", [".json"], "object file")) == [
+        (f"{tmp_path}/b.json", "object file")
+    ]
+    assert complete_files("nowhere/", [".json"]) == []

@@ -8,10 +8,9 @@ here; then the pinned fleetctl lists them (still in the background).
 
 from __future__ import annotations
 
-import os
 import re
 
-from kshell import Candidate, CommandError
+from kshell import Candidate, CommandError, complete_files
 
 from . import registry, settings, tables
 
@@ -72,26 +71,8 @@ def units(session, prefix: str):
 
 
 def files(session, prefix: str):
-    """Unit files (``*.service`` …) and directories under the current directory."""
-    head, _, tail = prefix.rpartition("/")
-    directory = head + "/" if head or prefix.startswith("/") else ""
-    try:
-        entries = sorted(os.scandir(os.path.expanduser(directory) or "."), key=lambda e: e.name)
-    except OSError:
-        return []
-    out = []
-    for entry in entries:
-        if not entry.name.startswith(tail) or (entry.name.startswith(".") and not tail):
-            continue
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            continue
-        if is_dir:
-            out.append(Candidate(directory + entry.name + "/", "directory"))
-        elif entry.name.rsplit(".", 1)[-1] in tables.UNIT_SUFFIXES and "." in entry.name:
-            out.append(Candidate(directory + entry.name, "unit file"))
-    return out
+    """Unit files (``*.service`` …) and directories under what was typed."""
+    return complete_files(prefix, [f".{s}" for s in tables.UNIT_SUFFIXES], "unit file")
 
 
 def units_and_files(session, prefix: str):

@@ -7,9 +7,7 @@ refresh runs, each request bounded by a short timeout.
 
 from __future__ import annotations
 
-import os
-
-from kshell import Candidate
+from kshell import Candidate, complete_files
 
 from . import kinds
 from .master import master_url
@@ -83,22 +81,4 @@ def controllers(session, prefix: str) -> list[Candidate]:
 
 def files(session, prefix: str) -> list[Candidate]:
     """Object files (``*.json``, ``*.yaml``, ``*.yml``) and directories."""
-    head, _, tail = prefix.rpartition("/")
-    directory = head + "/" if head or prefix.startswith("/") else ""
-    try:
-        entries = sorted(os.scandir(os.path.expanduser(directory) or "."), key=lambda e: e.name)
-    except OSError:
-        return []
-    out = []
-    for entry in entries:
-        if not entry.name.startswith(tail) or (entry.name.startswith(".") and not tail):
-            continue
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            continue
-        if is_dir:
-            out.append(Candidate(directory + entry.name + "/", "directory"))
-        elif entry.name.endswith(FILE_SUFFIXES):
-            out.append(Candidate(directory + entry.name, "object file"))
-    return out
+    return complete_files(prefix, FILE_SUFFIXES, "object file")
