@@ -370,6 +370,14 @@ def state_dir(plugin: str) -> Path:
     return path
 
 
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
+    """Write a file a crash cannot leave half-written: a temp file beside ``path``, fsync,
+    rename. Use it for every file a command writes for the user (units, cloud-configs)."""
+    from kshell.atomic import write_atomic as write
+
+    write(path, data, mode)
+
+
 def complete_files(prefix: str, suffixes: Sequence[str], meta: str = "file") -> list[Candidate]:
     """A completer's answer for a file argument: directories, and files ending in one of
     ``suffixes`` (``(".json", ".yaml")``), under what was typed; local, never slow."""
@@ -425,6 +433,7 @@ __all__ = [
     "ToolResult",
     "complete_files",
     "format_table",
+    "write_atomic",
     "probe_http",
     "raw_tool",
     "state_dir",

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kshell import CommandError, Session, format_table
+from kshell import CommandError, Session, format_table, write_atomic
 
 from . import credentials, resolve
 from .client import ApiError, Client
@@ -524,10 +524,8 @@ def forward(session: Session, args: argparse.Namespace) -> int:
 # -- cloud-configs -----------------------------------------------------------------------
 
 
-def write_atomic(path: Path, text: str, force: bool) -> str:
-    """Write ``text`` to ``path`` via a temporary file and a rename; returns what happened."""
-    import tempfile
-
+def write_out(path: Path, text: str, force: bool) -> str:
+    """Write ``text`` to ``path`` (atomically); returns what happened."""
     if path.is_dir():
         raise CommandError(f"{path} is a directory; --out takes a file name", 2)
     if path.exists():
@@ -539,21 +537,7 @@ def write_atomic(path: Path, text: str, force: bool) -> str:
             return "unchanged"
         if not force:
             raise CommandError(f"{path} exists and differs; --force replaces it", 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
     return "written"
 
 
@@ -576,7 +560,7 @@ def cloud_config(session: Session, args: argparse.Namespace) -> int:
         session.echo(f"{args.out}: would be written ({args.role} cloud-config, dry run)")
         return 0
     try:
-        what = write_atomic(Path(args.out).expanduser(), text, args.force)
+        what = write_out(Path(args.out).expanduser(), text, args.force)
     except OSError as e:
         raise CommandError(f"cannot write {args.out}: {e.strerror}", 74) from None
     session.echo(f"{args.out}: {what} ({args.role} cloud-config; `idcf deploy … --userdata "

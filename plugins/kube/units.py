@@ -15,13 +15,11 @@ Rendering never edits a file in place: a different existing file is left alone u
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kshell import CommandError
+from kshell import CommandError, write_atomic
 
 DOWNLOADS = {"v0.3": "http://storage.googleapis.com/kubernetes"}
 """Where each Kubernetes version's single binaries were fetched from by the units. The
@@ -232,23 +230,6 @@ def _same(path: Path, text: str) -> bool | None:
         return None
     except (UnicodeDecodeError, IsADirectoryError, PermissionError):
         return False
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def write_units(out: Path, files: dict[str, str], force: bool) -> list[tuple[str, Path]]:

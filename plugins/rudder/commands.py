@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kshell import CommandError, CompareFailed, KeyExists, Session, format_table
+from kshell import CommandError, CompareFailed, KeyExists, Session, format_table, write_atomic
 
 from . import netconf, units
 from .store import CONFIG_KEY, SUBNETS_KEY, etcd
@@ -179,20 +177,7 @@ def _write_atomic(path: Path, text: str) -> bool:
             return False
     except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, text)
     return True
 
 
