@@ -64,7 +64,8 @@ ttl=None)``, ``mk(key, value, ttl=None)`` (:class:`KeyExists`), ``swap(key, old,
 Failures are one-line :class:`EtcdError` (a ``CommandError``): :class:`EtcdUnreachable`,
 :class:`NotEtcd`. ``probe_http(url, path, identify, timeout=2.0) -> Probe`` is the one
 rule for checking any endpoint: an answer ``identify(status, body)`` does not recognise
-is ``wrong`` (a web server, a proxy's 404 page), never healthy.
+is ``wrong`` (a web server, a proxy's 404 page), never healthy. ``http_reason(exc)`` is
+a failed request's short, stable cause (``connection refused``), for one-line errors.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ if TYPE_CHECKING:
         Probe,
         probe_http,
     )
+    from kshell.etcd_v2 import reason as http_reason
 
 __version__ = "0.1.0"
 
@@ -396,7 +398,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> st
 # The etcd client loads on first use: most commands never need it.
 _ETCD = {
     "CompareFailed", "Etcd", "EtcdError", "EtcdNode", "EtcdUnreachable", "KeyExists",
-    "NotEtcd", "Probe", "probe_http",
+    "NotEtcd", "Probe", "probe_http", "http_reason",
 }  # fmt: skip
 
 
@@ -404,7 +406,7 @@ def __getattr__(name: str) -> object:
     if name in _ETCD:
         from kshell import etcd_v2
 
-        return getattr(etcd_v2, name)
+        return getattr(etcd_v2, "reason" if name == "http_reason" else name)
     raise AttributeError(f"module 'kshell' has no attribute {name!r}")
 
 
@@ -433,6 +435,7 @@ __all__ = [
     "ToolResult",
     "complete_files",
     "format_table",
+    "http_reason",
     "write_atomic",
     "probe_http",
     "raw_tool",

@@ -129,6 +129,8 @@ def reason(exc: BaseException) -> str:
     ):
         if needle in low:
             return short
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error"
     text = str(exc).strip()
     return text.splitlines()[0][:120] if text else type(exc).__name__
 

@@ -71,31 +71,10 @@ class Node:
 
 
 def reason(exc: BaseException) -> str:
-    """A short, stable reason for a failed request."""
-    text = str(exc)
-    low = text.lower()
-    import requests
+    """A short, stable reason for a failed request (the core's, shared by every plugin)."""
+    from kshell import http_reason
 
-    if isinstance(exc, requests.Timeout):
-        return "no answer in time"
-    for needle, short in (
-        ("connection refused", "connection refused"),
-        ("name or service not known", "unknown host"),
-        ("nodename nor servname", "unknown host"),
-        ("temporary failure in name resolution", "unknown host"),
-        ("no route to host", "no route to host"),
-        ("network is unreachable", "network is unreachable"),
-        ("connection reset", "connection reset"),
-        ("certificate verify failed", "TLS certificate not trusted"),
-        ("wrong version number", "TLS handshake failed (http vs https?)"),
-        ("remotedisconnected", "connection closed by the server"),
-        ("connection aborted", "connection closed by the server"),
-    ):
-        if needle in low:
-            return short
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS error"
-    return text.splitlines()[0][:120] if text else type(exc).__name__
+    return http_reason(exc)
 
 
 def key_path(key: str) -> str:
