@@ -147,6 +147,26 @@ def _key_bindings():
     return kb
 
 
+def _warm_up() -> None:
+    from kshell.runner import warm_up
+
+    warm_up()
+
+
+def _after_first_render(app, action) -> None:
+    """Run ``action`` once, right after the first prompt is on the screen."""
+
+    done = False
+
+    def once(_app) -> None:
+        nonlocal done
+        if not done:  # stays registered: removing it while the event fires skips the next
+            done = True
+            action()
+
+    app.after_render.add_handler(once)
+
+
 def repl(session: ShellSession) -> int:
     """Read lines and run them until Ctrl-D or ``exit``; returns the shell's exit status."""
     from prompt_toolkit import PromptSession
@@ -172,6 +192,7 @@ def repl(session: ShellSession) -> int:
         enable_history_search=False,  # Ctrl-R searches; Up recalls
         key_bindings=_key_bindings(),
     )
+    _after_first_render(prompt.app, _warm_up)
     while not session.exit_requested:
         try:
             line = prompt.prompt(lambda: [("class:prompt", prompt_text(session))])

@@ -26,6 +26,20 @@ EX_INTERRUPTED = 130
 EX_NOT_EXECUTABLE = 126
 
 
+def warm_up() -> None:
+    """Import sh (100-150 ms) in a background thread, so that the first tool run at the
+    prompt does not wait for it. A run that needs sh meanwhile waits on Python's lock for
+    that module and then uses the same import: there is never a second one, nor a deadlock."""
+
+    def load() -> None:
+        try:
+            import sh  # noqa: F401
+        except Exception:  # noqa: BLE001 - the run that needs it reports it
+            pass
+
+    threading.Thread(target=load, name="kshell-warm-sh", daemon=True).start()
+
+
 def probe_version(path: str, tool: Tool) -> str | None:
     """The version the binary reports, or None when it cannot tell."""
     from kshell.install.probe import ToolError, reported_version
@@ -168,7 +182,7 @@ class Runner:
         # No `_timeout` and no `wait(timeout=)`: sh polls both every 100 ms, which
         # adds up to 100 ms to every run. A timer stops the tool at the deadline instead.
         kwargs: dict[str, object] = dict(
-            _env=env, _ok_code=list(range(256)), _tty_out=False, _in=input or "",
+            _env=env, _ok_code=list(range(256)), _in=input or "",
             _bg=True, _bg_exc=False, _new_session=False,
         )  # fmt: skip
         # Captured output stays in sh's own buffers. Shown output goes straight to the
@@ -178,6 +192,8 @@ class Runner:
             kwargs["_out"] = _sink(session.out)
             if capture != "stderr":
                 kwargs["_err"] = _sink(session.err)
+        if not isinstance(kwargs.get("_out"), int):
+            kwargs["_tty_out"] = False  # a pipe, not a pty (sh refuses it for a real fd)
         proc = None
 
         def result(status: int) -> ToolResult:

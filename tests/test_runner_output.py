@@ -171,3 +171,22 @@ def test_interrupting_kshell_alone_stops_a_tool_that_ignores_sigint(home, tmp_pa
         proc.kill()
     assert gone(int(pidfile.read_text()))
     assert "Traceback" not in proc.stderr.read()
+
+
+def test_shown_output_goes_straight_to_a_terminal(home, faketool):
+    """The interactive case: the session's streams are a terminal."""
+    master, slave = os.openpty()
+    out = open(slave, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    try:
+        session = session_with(home, faketool, out, out)
+        assert session.run("faketool", ["hi"]).status == 0
+        assert session.run("faketool", ["hi"], capture="stderr").stderr == "to stderr\n"
+        shown = b""
+        while shown.count(b"\n") < 3:
+            shown += os.read(master, 1024)
+    finally:
+        out.close()
+        os.close(master)
+    assert shown.replace(b"\r\n", b"\n").decode().splitlines() == [
+        "args: --x hi", "to stderr", "args: --x hi",
+    ]  # fmt: skip
