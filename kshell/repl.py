@@ -147,9 +147,14 @@ def _key_bindings():
     return kb
 
 
-def _warm_up() -> None:
+def _started() -> None:
+    """Once the prompt is up: cyclic GC on again (kshell.cli turns it off for the start-up),
+    and sh imported in the background for the first tool run."""
+    import gc
+
     from kshell.runner import warm_up
 
+    gc.enable()
     warm_up()
 
 
@@ -192,7 +197,7 @@ def repl(session: ShellSession) -> int:
         enable_history_search=False,  # Ctrl-R searches; Up recalls
         key_bindings=_key_bindings(),
     )
-    _after_first_render(prompt.app, _warm_up)
+    _after_first_render(prompt.app, _started)
     while not session.exit_requested:
         try:
             line = prompt.prompt(lambda: [("class:prompt", prompt_text(session))])

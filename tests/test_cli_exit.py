@@ -50,8 +50,19 @@ def test_the_interpreter_teardown_is_skipped_but_exit_handlers_run(home):
 def test_a_running_non_daemon_thread_gets_the_ordinary_exit(home):
     prelude = textwrap.dedent("""\
         import threading, time
-        threading.Thread(target=lambda: (time.sleep(0.5), print("thread done", flush=True))
-                         ).start()
+        import kshell.cli
+        returned, main = threading.Event(), kshell.cli.main
+        def noted(*args):
+            try:
+                return main(*args)
+            finally:
+                returned.set()
+        kshell.cli.main = noted
+        def late():
+            returned.wait(30)
+            time.sleep(0.3)  # still working when run() decides how to exit
+            print("thread done", flush=True)
+        threading.Thread(target=late).start()
     """)
     r = kshell(home, prelude, "-c", "context list")
     assert r.returncode == 0

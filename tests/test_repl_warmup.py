@@ -23,21 +23,23 @@ PROBE = textwrap.dedent("""\
     from kshell.session import open_session
     from kshell.repl import repl
 
+    import gc
     events = []
     heavy = lambda: sorted(m for m in ("sh", "requests") if m in sys.modules)
+    gc.disable()  # as kshell.cli.main does for the start-up
 
     class Screen:
         encoding = "utf-8"
         def write(self, text):
             if "kshell:default>" in text and not any(e[0] == "prompt" for e in events):
-                events.append(["prompt", heavy()])
+                events.append(["prompt", heavy(), gc.isenabled()])
         def flush(self):
             pass
 
     class Watch:
         def find_spec(self, name, path=None, target=None):
             if name == "sh" and not any(e[0] == "import sh" for e in events):
-                events.append(["import sh", threading.current_thread().name])
+                events.append(["import sh", threading.current_thread().name, gc.isenabled()])
             return None
 
     sys.meta_path.insert(0, Watch())
@@ -70,10 +72,11 @@ def probe(home, keys: str, **env: str) -> dict:
 def test_sh_is_imported_in_the_background_after_the_prompt_is_up(home):
     got = probe(home, "exit\r")
     assert got["status"] == 0
-    # The prompt came up with neither sh nor requests loaded ...
-    assert got["events"][0] == ["prompt", []]
-    # ... and sh was imported after it, by the warm-up thread, without typing anything.
-    assert got["events"][1] == ["import sh", "kshell-warm-sh"]
+    # The prompt came up with neither sh nor requests loaded (and no cyclic GC) ...
+    assert got["events"][0] == ["prompt", [], False]
+    # ... and then sh was imported by the warm-up thread, without typing anything, and the
+    # cyclic GC was on again.
+    assert got["events"][1] == ["import sh", "kshell-warm-sh", True]
 
 
 @pytest.mark.slow
@@ -103,3 +106,25 @@ def test_a_tool_run_during_the_warm_up_waits_for_it_and_works(home, tmp_path):
                        timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["etcdctl version 0.4.6"] * 2 + ["status 0", "[]"]
+
+
+@pytest.mark.slow
+def test_cyclic_gc_is_off_for_the_start_up_only(home):
+    """`kshell -c`: no collections while starting, the GC on when the command runs."""
+    code = textwrap.dedent("""\
+        import gc
+        import kshell.dispatch
+        seen = []
+        execute = kshell.dispatch.execute
+        def spy(session, line):
+            seen.append(gc.isenabled())
+            return execute(session, line)
+        kshell.dispatch.execute = spy
+        from kshell.cli import main
+        print(gc.isenabled(), main(["-c", "context list"]), seen)
+    """)
+    env = {**os.environ, "KSHELL_HOME": str(home)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["* default", "True 0 [True]"]
