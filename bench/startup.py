@@ -8,9 +8,11 @@ Run: .venv/bin/python bench/startup.py   (about a minute)
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
+from collections import defaultdict
 
 import pexpect
 from common import (
@@ -33,6 +35,23 @@ LIMIT, RSS_LIMIT_MIB = 1.15, 35.0
 SETTLE = 1.0  # seconds after the prompt: sh's background import is done by then
 
 
+cpu: dict[str, list[float]] = defaultdict(list)
+"""CPU seconds each process had used when its prompt appeared (all its threads; read just
+after, so a few ms of kshell's background import of sh may be in it): a figure far less
+sensitive to a loaded machine than the wall time."""
+
+
+def cpu_ns(pid: int) -> int:
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass
+    return total
+
+
 def to_prompt(argv: list[str], pattern: str, env: dict[str, str], rss: list[float]) -> None:
     """Start ``argv`` in a pty, wait for its prompt; after SETTLE, note its RSS; Ctrl-D."""
     t = time.perf_counter()
@@ -41,6 +60,7 @@ def to_prompt(argv: list[str], pattern: str, env: dict[str, str], rss: list[floa
     )
     child.expect(pattern)
     elapsed = time.perf_counter() - t
+    cpu[argv[-1]].append(cpu_ns(child.pid) / 1e9)
     time.sleep(SETTLE)
     with open(f"/proc/{child.pid}/status") as f:
         rss.append(next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024)
@@ -48,6 +68,11 @@ def to_prompt(argv: list[str], pattern: str, env: dict[str, str], rss: list[floa
     child.expect(pexpect.EOF)
     child.close()
     return elapsed
+
+
+def cpu_line(bare: str, kshell: str) -> str:
+    b, k = statistics.median(cpu[bare]) * 1000, statistics.median(cpu[kshell]) * 1000
+    return f"{b:.0f} ms, {k:.0f} ms, {k / b:.2f}x"
 
 
 def main() -> int:
@@ -66,7 +91,7 @@ def main() -> int:
 
     case("kshell", kshell, r"kshell:\S+>")()  # warm the caches and the bytecode
     case("bare", bare, r"bare>")()
-    for v in (*rss.values(), *elapsed.values()):
+    for v in (*rss.values(), *elapsed.values(), *cpu.values()):
         v.clear()
     B, K = "bare prompt_toolkit PromptSession", "kshell"
     # Wall time to the prompt only (the settle time after it is not counted).
@@ -83,6 +108,7 @@ def main() -> int:
         [
             (f"{B} to prompt", ms(got[B])),
             (f"{K} to prompt", ms(got[K])),
+            ("cpu to the prompt: bare, kshell, ratio", cpu_line(bare[-1], kshell[-1])),
             ("bare RSS at prompt", f"{statistics.median(rss['bare']):.1f} MiB"),
             ("kshell RSS at prompt (sh imported)", f"{statistics.median(rss['kshell']):.1f} MiB"),
         ]
