@@ -108,9 +108,11 @@ def in_process(url, home, etcdctl, call, tool_env, sink) -> dict[str, list[list[
 
     from kshell.session import open_session
 
+    session = open_session(err=sys.stderr)
+
     def runner() -> None:
         with open(sink, "w") as f:
-            session = open_session(out=f, err=sys.stderr)
+            session.out = f
             assert session.run("etcdctl", call[1:]).status == 0
 
     def through_sh() -> None:
