@@ -171,10 +171,13 @@ def machine() -> str:
     )
 
 
-def header(title: str, runs: int, per_run: int, tools: dict[str, str]) -> None:
+def header(
+    title: str, runs: int, per_run: int, tools: dict[str, str], interleaved: bool = True
+) -> None:
     print(title)
     print(f"machine: {machine()} (at start)")
-    print(f"runs: {runs} interleaved runs of {per_run} samples per case")
+    kind = "interleaved runs" if interleaved else "runs"
+    print(f"runs: {runs} {kind} of {per_run} samples per case")
     for name, path in tools.items():
         print(f"{name}: {path} ({version_of(path)})")
     print()

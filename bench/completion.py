@@ -24,7 +24,7 @@ RUNS = 5
 
 
 def main() -> int:
-    header(__doc__.splitlines()[0], RUNS, 20, {"etcd": etcd_binary()})
+    header(__doc__.splitlines()[0], RUNS, 20, {"etcd": etcd_binary()}, interleaved=False)
     with EtcdServer(etcd_binary()) as etcd:
         fill(etcd.url, "/bench", KEYS)
         os.environ["KSHELL_HOME"] = home_with(
