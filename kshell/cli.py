@@ -80,14 +80,14 @@ def _stdin_lines(session, stream) -> int:
 def main(argv: list[str] | None = None) -> int:
     import gc
 
-    # Start-up allocates much and frees little: cyclic collections there are wasted work
-    # (about a tenth of the time to the prompt). On again once started: before a command
-    # runs, or once the first prompt is on the screen.
-    gc.disable()
     args = _parser().parse_args(argv)
     from kshell.config import ConfigError
     from kshell.session import open_session
 
+    # Start-up allocates much and frees little: cyclic collections there are wasted work
+    # (about a tenth of the time to the prompt). On again once started: before a command
+    # runs, or once the first prompt is on the screen; at the latest when main returns.
+    gc.disable()
     sandbox = None
     try:
         if args.sandbox:
@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print("kshell: interrupted", file=sys.stderr)
         return 130
     finally:
+        gc.enable()
         if sandbox is not None:
             sandbox.stop()
 

@@ -121,10 +121,14 @@ def test_cyclic_gc_is_off_for_the_start_up_only(home):
             return execute(session, line)
         kshell.dispatch.execute = spy
         from kshell.cli import main
-        print(gc.isenabled(), main(["-c", "context list"]), seen)
+        gc.enable()
+        print(gc.isenabled(), main(["-c", "context list"]), seen, gc.isenabled())
+        gc.enable()
+        main(["--context", "nosuch", "-c", "context list"])  # fails before any command runs
+        print(gc.isenabled())
     """)
     env = {**os.environ, "KSHELL_HOME": str(home)}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["* default", "True 0 [True]"]
+    assert r.stdout.splitlines() == ["* default", "True 0 [True] True", "True"]
