@@ -56,7 +56,8 @@ PROBE = textwrap.dedent("""\
         output = Vt100_Output(Screen(), lambda: Size(rows=40, columns=120), term="xterm")
         with create_app_session(input=inp, output=output):
             status = repl(session)
-    print(json.dumps({"events": events, "status": status}))
+    loaded = hasattr(sys.modules.get("sh"), "Command")
+    print(json.dumps({"events": events, "status": status, "sh loaded": loaded}))
 """)
 
 
@@ -77,6 +78,7 @@ def test_sh_is_imported_in_the_background_after_the_prompt_is_up(home):
     # ... and then sh was imported by the warm-up thread, without typing anything, and the
     # cyclic GC was on again.
     assert got["events"][1] == ["import sh", "kshell-warm-sh", True]
+    assert got["sh loaded"]
 
 
 @pytest.mark.slow
