@@ -190,3 +190,33 @@ def test_shown_output_goes_straight_to_a_terminal(home, faketool):
     assert shown.replace(b"\r\n", b"\n").decode().splitlines() == [
         "args: --x hi", "to stderr", "args: --x hi",
     ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_the_prompt_stops_a_tool_writing_to_the_terminal(home, tmp_path):
+    """In the interactive shell: the tool writes to the terminal itself; Ctrl-C stops it and
+    gives a working prompt back."""
+    pexpect = pytest.importorskip("pexpect")
+    pidfile = tmp_path / "pid"
+    tool = stalling_tool(tmp_path, ignore_sigint=False)
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.yaml").write_text(f"binaries:\n  etcdctl: {tool}\n")
+    env = {**os.environ, "KSHELL_HOME": str(home), "PIDFILE": str(pidfile), "TERM": "xterm",
+           "PROMPT_TOOLKIT_NO_CPR": "1"}  # fmt: skip
+    child = pexpect.spawn(sys.executable, ["-m", "kshell"], env=env, encoding="utf-8",
+                          timeout=20, dimensions=(40, 120))  # fmt: skip
+    try:
+        child.expect("kshell:default>")
+        child.send("etcd get /k\r")
+        child.expect("started")
+        child.sendcontrol("c")
+        child.expect("kshell:default>")
+        assert gone(int(pidfile.read_text()))
+        child.send("context list\r")
+        child.expect(r"\* default")
+        child.expect("kshell:default>")  # Ctrl-D typed before the prompt is the tty's EOF
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
