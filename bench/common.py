@@ -54,7 +54,9 @@ def etcd_binary() -> str | None:
 
 
 def version_of(binary: str) -> str:
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+    env = {**os.environ, "ETCDCTL_API": "2"}  # etcdctl 3.x: the v2 flags and version line
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10,
+                         env=env)  # fmt: skip
     return (out.stdout or out.stderr).strip().splitlines()[0]
 
 

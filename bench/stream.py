@@ -94,7 +94,7 @@ def main() -> int:
     )
     footer()
     ok = budget(
-        "stream, kshell -c 'etcd ls -r' (20 000 keys) / the same call through sh to a file",
+        f"stream, kshell -c 'etcd ls -r' ({KEYS} keys) / the same call through sh to a file",
         LIMIT, "x", per_run(got[K], got[S], lambda x, y: x / y),
     )  # fmt: skip
     return 0 if ok else 1
