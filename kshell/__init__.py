@@ -275,14 +275,15 @@ class Session(Protocol):
         tool: str,
         args: Sequence[str],
         *,
-        capture: bool = False,
+        capture: bool | Literal["stderr"] = False,
         terminal: bool = False,
         timeout: float | None = None,
         input: str | None = None,
     ) -> ToolResult:
         """Run a pinned tool with the context applied.
 
-        ``capture`` returns stdout/stderr instead of streaming them;
+        ``capture`` returns stdout/stderr instead of streaming them; ``"stderr"``
+        streams stdout (long listings go straight to the terminal) and returns stderr;
         ``terminal`` hands the terminal to the tool (ssh, ``journal -f``);
         ``timeout`` (seconds) stops a tool that may hang, with status 124.
         Ctrl-C stops the tool and returns status 130.

@@ -1,5 +1,3 @@
-import sys
+from kshell.cli import run
 
-from kshell.cli import main
-
-sys.exit(main())
+run()

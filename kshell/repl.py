@@ -241,6 +241,31 @@ def _key_bindings():
     return kb
 
 
+def _started() -> None:
+    """Once the prompt is up: cyclic GC on again (kshell.cli turns it off for the start-up),
+    and sh imported in the background for the first tool run."""
+    import gc
+
+    from kshell.runner import warm_up
+
+    gc.enable()
+    warm_up()
+
+
+def _after_first_render(app, action) -> None:
+    """Run ``action`` once, right after the first prompt is on the screen."""
+
+    done = False
+
+    def once(_app) -> None:
+        nonlocal done
+        if not done:  # stays registered: removing it while the event fires skips the next
+            done = True
+            action()
+
+    app.after_render.add_handler(once)
+
+
 def repl(session: ShellSession) -> int:
     """Read lines and run them until Ctrl-D or ``exit``; returns the shell's exit status."""
     from prompt_toolkit import PromptSession
@@ -267,6 +292,7 @@ def repl(session: ShellSession) -> int:
         enable_history_search=False,  # Ctrl-R searches; Up recalls
         key_bindings=_key_bindings(),
     )
+    _after_first_render(prompt.app, _started)
     streams, restore = _output_above_prompt(session, prompt.app)
     try:
         while not session.exit_requested:

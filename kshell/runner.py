@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from kshell import CommandError, Tool, ToolResult
 
@@ -34,6 +34,20 @@ class ToolMissing(CommandError):
     def __init__(self, tool: str, message: str) -> None:
         super().__init__(message, EX_NOT_FOUND)
         self.tool = tool
+
+
+def warm_up() -> None:
+    """Import sh (100-150 ms) in a background thread, so that the first tool run at the
+    prompt does not wait for it. A run that needs sh meanwhile waits on Python's lock for
+    that module and then uses the same import: there is never a second one, nor a deadlock."""
+
+    def load() -> None:
+        try:
+            import sh  # noqa: F401
+        except Exception:  # noqa: BLE001 - the run that needs it reports it
+            pass
+
+    threading.Thread(target=load, name="kshell-warm-sh", daemon=True).start()
 
 
 def probe_version(path: str, tool: Tool) -> str | None:
@@ -173,7 +187,7 @@ class Runner:
         name: str,
         args: Sequence[str],
         *,
-        capture: bool = False,
+        capture: bool | Literal["stderr"] = False,
         terminal: bool = False,
         timeout: float | None = None,
         input: str | None = None,
@@ -197,31 +211,40 @@ class Runner:
         # No `_timeout` and no `wait(timeout=)`: sh polls both every 100 ms, which
         # adds up to 100 ms to every run. A timer stops the tool at the deadline instead.
         kwargs: dict[str, object] = dict(
-            _env=env, _ok_code=list(range(256)), _tty_out=False, _in=input or "",
+            _env=env, _ok_code=list(range(256)), _in=input or "",
             _bg=True, _bg_exc=False, _new_session=False,
         )  # fmt: skip
-        if not capture:  # captured output stays in sh's own buffers (no callbacks to inspect)
-            # A tool may echo a secret in an error line (sh hands stderr over line by line).
-            kwargs.update(_out=_writer(session.out), _err=_writer(session.err, session.secrets()))
+        # Captured output stays in sh's own buffers. Shown output goes straight to the
+        # session's file descriptors when it has them: the tool writes there itself, with
+        # no Python callback per chunk (a 20 000-key listing spent 250 ms in those).
+        if capture is not True:
+            kwargs["_out"] = _sink(session.out)
+            if capture != "stderr":
+                # A tool may echo a secret in an error line: then stderr goes through the
+                # mask (sh hands it over line by line); only when the context holds one.
+                secrets = session.secrets()
+                kwargs["_err"] = _writer(session.err, secrets) if secrets else _sink(session.err)
+        if not isinstance(kwargs.get("_out"), int):
+            kwargs["_tty_out"] = False  # a pipe, not a pty (sh refuses it for a real fd)
         proc = None
 
         def result(status: int) -> ToolResult:
             out, err = _captured(proc) if capture and proc is not None else ("", "")
-            return ToolResult(status, out, err, argv)
+            return ToolResult(status, "" if capture == "stderr" else out, err, argv)
 
+        expired = threading.Event()
+        timer = None
         try:
-            proc = command(*argv[1:], **kwargs)
-            expired = threading.Event()
-            timer = None
-            if timeout is not None:
-                timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
-                timer.daemon = True
-                timer.start()
+            with _HeldInterrupt() as held:
+                proc = command(*argv[1:], **kwargs)
             try:
+                if timeout is not None:
+                    timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
+                    timer.daemon = True
+                    timer.start()
+                if held.hit:
+                    raise KeyboardInterrupt
                 proc.wait()
-            except KeyboardInterrupt:
-                _stop(proc)
-                return result(EX_INTERRUPTED)
             except sh.SignalException:
                 if not expired.is_set():
                     raise
@@ -233,6 +256,8 @@ class Runner:
                 return result(EX_TIMEOUT)
             status = proc.exit_code
         except KeyboardInterrupt:
+            if proc is not None:
+                _stop(proc)
             return result(EX_INTERRUPTED)
         except sh.SignalException as e:
             status = 128 + abs(e.exit_code)
@@ -271,6 +296,29 @@ class Runner:
             _stop_popen(proc)
             return ToolResult(EX_INTERRUPTED, argv=argv)
         return ToolResult(128 - status if status < 0 else status, argv=argv)
+
+
+class _HeldInterrupt:
+    """Holds a Ctrl-C that comes while sh starts the tool (the tool may already be running
+    and printing) until there is a process to stop; raised there, it would leave the tool
+    running without a handle. Only the main thread receives signals."""
+
+    hit = False
+
+    def __enter__(self) -> _HeldInterrupt:
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+            old = signal.getsignal(signal.SIGINT)
+            if old is signal.default_int_handler:  # not when Ctrl-C is ignored or handled
+                self.old = signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum: int, frame: object) -> None:
+        self.hit = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
 
 
 def _escalate(alive: Callable[[], bool], send: Callable[[int], None]) -> None:
@@ -316,15 +364,28 @@ def _captured(proc) -> tuple[str, str]:
     return text("stdout"), text("stderr")
 
 
-def _writer(stream, secrets: set[str] | None = None) -> Callable[[str], None]:
-    if secrets:
-        from kshell.masking import mask_secrets
+def _writer(stream, secrets: set[str]) -> Callable[[str], None]:
+    """A callback that writes each chunk with ``secrets`` masked."""
+    from kshell.masking import mask_secrets
 
-        def write_masked(chunk: str) -> None:
-            stream.write(mask_secrets(chunk, secrets))
-            stream.flush()
+    def write_masked(chunk: str) -> None:
+        stream.write(mask_secrets(chunk, secrets))
+        stream.flush()
 
-        return write_masked
+    return write_masked
+
+
+def _sink(stream) -> object:
+    """Where sh sends a tool's shown output: the stream's file descriptor when it has one
+    (a terminal, a pipe, a file), else a callback writing each chunk (StringIO in tests).
+    What the session wrote before is flushed first, so it comes out before the tool's."""
+    stream.flush()
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: no descriptor
+        fd = None
+    if isinstance(fd, int) and fd >= 0:
+        return fd
 
     def write(chunk: str) -> None:
         stream.write(chunk)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Literal, TypeVar
 
 from kshell import CommandError, ToolResult
 from kshell.cache import SWRCache
@@ -106,7 +106,7 @@ class ShellSession:
         tool: str,
         args: Sequence[str],
         *,
-        capture: bool = False,
+        capture: bool | Literal["stderr"] = False,
         terminal: bool = False,
         timeout: float | None = None,
         input: str | None = None,

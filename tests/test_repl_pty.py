@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.parse
 import urllib.request
@@ -389,27 +388,3 @@ def test_loop_ends_on_ctrl_d_and_ctrl_c_clears_the_line(session):
     assert status == 0
     assert session.out.getvalue().splitlines() == ["* default"]
     assert "unknown command" not in session.err.getvalue()
-
-
-@pytest.mark.slow
-def test_interactive_start_imports_no_tool_runner_or_http(home):
-    """The prompt comes up without sh (a tool's first run imports it) or requests."""
-    code = textwrap.dedent("""\
-        import sys
-        from prompt_toolkit.application import create_app_session
-        from prompt_toolkit.input import create_pipe_input
-        from prompt_toolkit.output import DummyOutput
-        from kshell.session import open_session
-        from kshell.repl import repl
-        session = open_session(interactive=True)
-        with create_pipe_input() as inp:
-            inp.send_text("help\\rexit\\r")
-            with create_app_session(input=inp, output=DummyOutput()):
-                repl(session)
-        print(sorted(m for m in ("sh", "requests") if m in sys.modules), file=sys.stderr)
-    """)
-    env = {**os.environ, "KSHELL_HOME": str(home)}
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                       timeout=60)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == "[]"

@@ -70,7 +70,10 @@ def _emit(session, text: str, write: Callable[[str], None]) -> None:
 
 def run_etcdctl(session, argv: Sequence[str], *, silent_ok: bool = False) -> int:
     """Run etcdctl with ``argv``, pass its output through, and map an unreachable etcd."""
-    result = session.run(TOOL, list(argv), capture=True, timeout=TIMEOUT)
+    # Output to show as is streams straight to the terminal (a 20 000-key `ls -r` in one
+    # go); only stderr is read, to turn an unreachable etcd into one line.
+    capture = True if silent_ok else "stderr"
+    result = session.run(TOOL, list(argv), capture=capture, timeout=TIMEOUT)
     stdout = result.stdout
     if silent_ok and not stdout.strip():
         stdout = ""  # rm/mkdir/… may print one empty line: nothing to show
