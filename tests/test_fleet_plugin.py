@@ -228,6 +228,23 @@ def test_units_lists_states(shell, cluster):
     assert rows(out)[1][2:] == ["inactive", "loaded", f"{M2}/10.1.1.180"]
 
 
+def test_units_with_empty_states_keep_their_columns(shell, cluster):
+    """0.8.1 prints an empty active or sub as an empty cell (§1.4): nothing shifts left."""
+    set_unit_state(cluster.url, "a.service", M1, load="", active="", sub="")
+    set_unit_state(cluster.url, "b.service", M2, load="loaded", active="", sub="dead")
+    records = json.loads(shell.run("fleet units --json")[1])
+    assert [(r["unit"], r["machine"], r["ip"], r["active"], r["sub"]) for r in records] == [
+        ("a.service", M1, "10.1.0.77", None, None),
+        ("b.service", M2, "10.1.1.180", None, "dead"),
+    ]
+    assert rows(shell.run("fleet units")[1])[1:] == [
+        ["a.service", "07914a50.../10.1.0.77", "-", "-"],
+        ["b.service", "46bdac0c.../10.1.1.180", "-", "dead"],
+    ]
+    status, _, err = shell.run("fleet wait b.service --state dead --timeout 1 --interval 0.2")
+    assert (status, err) == (0, "")
+
+
 # -- changing state ----------------------------------------------------------------------
 
 
