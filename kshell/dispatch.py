@@ -23,8 +23,54 @@ EX_SOFTWARE = 70
 EX_INTERRUPTED = 130
 
 
+_BLANKS = " \t\r\n"  # shlex's whitespace: what separates words
+
+
+def strip_comments(line: str) -> str:
+    """``line`` without its comments: an unquoted ``#`` that starts a word, to the end of
+    its line. As in a POSIX shell, ``abc#def`` is one word and ``'#'``, ``"#"``, ``\\#``
+    are a literal ``#`` (shlex's own ``comments=True`` cuts ``abc#def`` to ``abc``).
+    """
+    out: list[str] = []
+    quote = ""
+    word_start = True
+    i, n, kept = 0, len(line), 0
+    while i < n:
+        c = line[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif quote == '"':
+            if c == "\\":
+                i += 1  # an escaped character never closes the quote
+            elif c == '"':
+                quote = ""
+        elif c == "\\":
+            i += 1
+            word_start = False
+        elif c in "'\"":
+            quote = c
+            word_start = False
+        elif c == "#" and word_start:
+            out.append(line[kept:i])
+            end = line.find("\n", i)
+            if end < 0:
+                return "".join(out)
+            i = kept = end  # the newline itself still separates words
+            continue
+        else:
+            word_start = c in _BLANKS
+        i += 1
+    out.append(line[kept:])
+    return "".join(out)
+
+
 def split(line: str) -> list[str]:
-    return shlex.split(line, comments=True)
+    """The words of ``line``, split like a POSIX shell line (quotes, ``\\``, ``#`` comments).
+
+    The one splitter for the prompt, ``kshell -c``, stdin lines and recipes. Raises
+    ValueError for an unclosed quote or a trailing backslash.
+    """
+    return shlex.split(strip_comments(line), comments=False)
 
 
 def suggest(names: list[str], words: list[str]) -> list[str]:

@@ -135,6 +135,51 @@ def test_shlex_quotes_and_comments(demo):
     assert execute(session, "") == 0
 
 
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("etcd set /k abc#def", ["etcd", "set", "/k", "abc#def"]),
+        ("etcd set /k abc #def", ["etcd", "set", "/k", "abc"]),
+        ("etcd set /k abc\t#def", ["etcd", "set", "/k", "abc"]),
+        ("#only a comment", []),
+        ("a 'b # c' d", ["a", "b # c", "d"]),
+        ('a "b # c" d # e', ["a", "b # c", "d"]),
+        ("a \\#b", ["a", "#b"]),
+        ("a 'x'#b", ["a", "x#b"]),
+        ("a ''#b", ["a", "#b"]),
+        ("a\\ #b", ["a #b"]),
+        ('a "\\"#" #c', ["a", '"#']),
+        ("a # it's fine", ["a"]),
+        ("a #c\nb #d", ["a", "b"]),
+        ("http://h:4001/#frag x", ["http://h:4001/#frag", "x"]),
+    ],
+)
+def test_hash_starts_a_comment_only_at_the_start_of_a_word(line, words):
+    from kshell.dispatch import split
+
+    assert split(line) == words
+
+
+_SH_ALPHABET = "ab= \t#'\"\\"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_SH_ALPHABET, max_size=16))
+def test_lines_split_as_a_posix_shell_splits_them(line):
+    """/bin/sh is the oracle: the words it hands printf are the words kshell sees."""
+    from kshell.dispatch import split
+
+    try:
+        words = split(line)
+    except ValueError as e:
+        if "escaped" in str(e):
+            return  # a trailing backslash: sh keeps it, kshell asks to close the line
+        words = None
+    r = subprocess.run(["sh", "-c", "printf '%s\\0' X " + line], capture_output=True, timeout=10)
+    expected = r.stdout.decode().split("\0")[1:-1] if r.returncode == 0 else None
+    assert words == expected
+
+
 def test_usage_error_prints_usage_and_returns_2(demo):
     session, out, err, _ = demo
     assert execute(session, "demo add 1") == 2

@@ -358,6 +358,40 @@ def test_kshell_c_subprocess(home, etcd):
     assert NOT_FOUND.match(done.stderr.strip().splitlines()[-1])
 
 
+def test_a_hash_inside_a_word_is_kept_at_the_prompt_in_c_stdin_and_recipes(home, etcd, tmp_path):
+    """One splitter: `#` starts a comment only at the start of a word (issue 11, point 3)."""
+    from test_repl_pty import Shell as Terminal
+
+    config = home / "config" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        f"current: default\ncontexts:\n  default:\n    etcd.endpoint: {etcd.url}\n"
+        f"binaries:\n  etcdctl: {real_etcdctl()}\n"
+    )
+    env = {**os.environ, "KSHELL_HOME": str(home), "KSHELL_PLUGINS": "etcd"}
+    recipe = tmp_path / "r.ksh"
+    recipe.write_text("etcd set /recipe abc#def  # a comment\n")
+    for args, stdin in (
+        (["-c", "etcd set /c abc#def # a comment"], None),
+        ([], "etcd set /stdin abc#def #a comment\n"),
+        (["run", str(recipe), "--quiet"], None),
+    ):
+        done = subprocess.run(
+            [str(KSHELL), *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout) == (0, "abc#def\n"), done.stderr
+    terminal = Terminal(home, {"KSHELL_PLUGINS": "etcd"})
+    try:
+        terminal.prompt()
+        assert "abc#def" in terminal.run("etcd set /prompt abc#def # a comment")
+        terminal.send("exit\r")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+    for key in ("/c", "/stdin", "/recipe", "/prompt"):
+        assert value_of(etcd.url, key) == "abc#def", key
+
+
 def test_loading_the_plugin_imports_nothing_heavy():
     code = (
         "import sys, kshell_plugins.etcd\n"
