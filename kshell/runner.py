@@ -183,7 +183,8 @@ class Runner:
             proc = command(*argv[1:], **kwargs)
             expired = threading.Event()
             timer = None
-            if timeout is not None:
+            # Past TIMEOUT_MAX (or NaN) the timer thread itself would die of an OverflowError.
+            if timeout is not None and timeout < threading.TIMEOUT_MAX:
                 timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
                 timer.daemon = True
                 timer.start()

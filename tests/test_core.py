@@ -235,14 +235,64 @@ def test_command_error_and_bug_are_one_line(demo, home):
     assert "Traceback" in log.read_text()
 
 
+class Chatty:
+    """A handler whose exception text runs over several lines, as some libraries' do."""
+
+    @hookimpl
+    def kshell_commands(self, register):
+        def crash(session, args):
+            raise RuntimeError(
+                "first line\nOriginal exception:\n  Traceback (most recent call last)"
+            )
+
+        def fail(session, args):
+            raise CommandError("cannot use `a\nb`:\x1b[2J wiped", 4)
+
+        register(Command("chatty crash", "Raises with a multi-line text", crash))
+        register(Command("chatty fail", "Fails with a control character", fail))
+
+
+def test_exception_text_is_one_line(home):
+    session, out, err = make_session([("chatty", Chatty())])
+    assert execute(session, "chatty crash") == 70
+    line = err.getvalue()
+    assert line.count("\n") == 1
+    assert line.startswith("chatty crash: internal error: RuntimeError: first line (details in ")
+    assert "Traceback" in (home / "state" / "kshell.log").read_text()
+    err.truncate(0), err.seek(0)
+    assert execute(session, "chatty fail") == 4
+    assert err.getvalue() == "chatty fail: cannot use `a\\nb`:\\x1b[2J wiped\n"
+
+
+@pytest.mark.parametrize(
+    "line, shown",
+    [
+        ("nosuch 'a\nb'", "kshell: unknown command `nosuch`; type `help` for the list"),
+        ("'a\nb'", "kshell: unknown command `a\\nb`; type `help` for the list"),
+        ("demo add 1 2 'x\ry'", "demo add: error: unrecognized arguments: x\\ry"),
+        ("demo add '\udcff' 2", "kshell: the line holds `\\udcff`, which is not text"),
+        ("demo add 'a\x00' 2", "kshell: the line holds a NUL byte (\\x00)"),
+    ],
+)
+def test_words_with_line_breaks_or_bytes_give_one_line(demo, line, shown):
+    session, out, err, _ = demo
+    assert execute(session, line) in (2, 127)
+    last = err.getvalue().rstrip("\n").split("\n")[-1]
+    assert last.startswith(shown)
+    assert not err.getvalue().startswith("usage:") or err.getvalue().count("\n") == 2
+
+
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.text(max_size=80))
 def test_any_line_returns_a_status(demo, line):
     session, out, err, _ = demo
+    out.truncate(0), out.seek(0), err.truncate(0), err.seek(0)
     status = execute(session, line)
     assert isinstance(status, int) and 0 <= status <= 255
+    assert status != 70, err.getvalue()  # no line ends in an internal error
+    assert "Traceback" not in out.getvalue() + err.getvalue()
 
 
 @settings(
@@ -275,8 +325,11 @@ def test_any_line_returns_a_status(demo, line):
 )
 def test_command_like_lines_return_a_status(demo, words):
     session, out, err, _ = demo
+    out.truncate(0), out.seek(0), err.truncate(0), err.seek(0)
     status = execute(session, " ".join(words))
-    assert isinstance(status, int)
+    assert isinstance(status, int) and 0 <= status <= 255
+    assert status != 70, err.getvalue()  # no line ends in an internal error
+    assert "Traceback" not in out.getvalue() + err.getvalue()
 
 
 # -- plugin host ----------------------------------------------------------------------

@@ -150,6 +150,21 @@ def test_raw_fleetctl(shell):
     assert (status, out) == (0, "fleetctl version 0.8.1\n")
 
 
+def test_waits_and_timeouts_are_finite(shell):
+    """`1e999` is infinity to Python: it once overflowed --block-attempts and the timer."""
+    for line in (
+        "fleet start hello.service --timeout 1e999",
+        "fleet wait hello.service --timeout 1e300",
+        "fleet wait hello.service --interval inf",
+    ):
+        status, _, err = shell.run(line)
+        assert status == 2, line
+        assert err.splitlines()[-1].endswith("must be at most 86400 seconds (a day)"), err
+    for value in ("inf", "1e999", "86401"):
+        status, _, err = shell.run(f"context set fleet.request-timeout {value}")
+        assert status == 2 and "at most 86400" in err, value
+
+
 # -- listings ----------------------------------------------------------------------------
 
 
