@@ -259,6 +259,8 @@ def test_any_command_line(recorder, data):
         "context set fleet.request-timeout 1e999",
         "fleet cat '-x.service' --help",
         "rudder config set --network '10.0.0.0/16\n'",
+        "fleet stop 'a\nb'",  # the unit's name in kshell's own line
+        "fleet wait 'a\x1bb' --state 'x\ny' --timeout 0.3 --interval 0.1",
     ],
 )
 def test_lines_that_once_broke_the_rule(recorder, line):

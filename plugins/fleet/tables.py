@@ -208,6 +208,14 @@ def unit_files(text: str) -> list[UnitFile]:
     return out
 
 
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown(text: str) -> str:
+    """``text`` for one line of kshell's own output: control characters as escapes."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 def unit_name(word: str) -> str:
     """The unit fleetctl 0.8.1 makes of an argument: basename, ``.service`` when no suffix."""
     name = word.rstrip("/").rsplit("/", 1)[-1]
