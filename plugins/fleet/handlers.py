@@ -146,7 +146,7 @@ def state_change(name: str):
 
 
 def cat(session, args) -> int:
-    return client.run(session, ["cat", args.unit]).status
+    return client.run(session, argv.command("cat", (), [args.unit])).status
 
 
 def status(session, args) -> int:
