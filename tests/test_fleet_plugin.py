@@ -215,8 +215,10 @@ def test_an_unknown_subcommand_is_127_with_the_closest_names(shell):
     # rejects the word, which is a mistyped subcommand.
     status, _, err = shell.run("rudder config sett --network 10.0.0.0/16")
     assert (status, err) == (
-        127, "kshell: unknown command `rudder config sett`; did you mean: rudder config set?\n"
-    )  # fmt: skip
+        127,
+        "kshell: unknown command `rudder config sett`; "
+        "did you mean: rudder config, rudder config set?\n",
+    )
 
 
 def test_raw_fleetctl(shell):
