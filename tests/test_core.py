@@ -558,6 +558,18 @@ def test_runner_timeout_is_124(demo, faketool):
     assert "no answer after 0.3s" in err.getvalue()
 
 
+@pytest.mark.parametrize("timeout", [1e300, float("inf"), float("nan")])
+def test_runner_timeout_past_any_clock_is_no_timeout(demo, faketool, monkeypatch, timeout):
+    """A timer that long would die of an OverflowError in its thread, traceback and all."""
+    died = []
+    monkeypatch.setattr("threading.excepthook", died.append)
+    session, out, err, _ = demo
+    session.update_config(lambda raw: raw.setdefault("binaries", {}).update(faketool=str(faketool)))
+    result = session.run("faketool", ["hi"], capture=True, timeout=timeout)
+    assert (result.status, result.stdout.splitlines()[0]) == (0, "args: --x hi")
+    assert died == []
+
+
 def test_dry_run_prints_argv_and_runs_nothing(home):
     plugin = Demo()
     session, out, err = make_session([("demo", plugin)], dry_run=True)
