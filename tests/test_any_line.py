@@ -130,6 +130,18 @@ class Recorder:
             lambda a: self.thread_errors.append(f"{a.exc_type.__name__}: {a.exc_value}"),
         )
         self.names = self.session.host.commands.all_names()
+        self.config = self.session.config.path
+        self.pristine = self.config.read_bytes()
+
+    def reset(self) -> None:
+        """Back to the test's config and context: a generated `context set etcd.endpoint
+        http://10.…` or `use …` must not point the next line's tools off loopback."""
+        from kshell.config import load_config
+
+        self.config.write_bytes(self.pristine)
+        self.session.config = load_config()
+        self.session.use("default")
+        self.session.exit_requested = False
 
     def check(self, line: str) -> None:
         for buffer in (self.out, self.err):
@@ -148,7 +160,7 @@ class Recorder:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        self.session.exit_requested = False
+            self.reset()
         shown = self.out.getvalue() + self.err.getvalue()
         assert isinstance(status, int) and 0 <= status <= 255, (line, status)
         assert status != EX_SOFTWARE, (line, self.err.getvalue())
@@ -265,6 +277,16 @@ def test_any_command_line(recorder, data):
 )
 def test_lines_that_once_broke_the_rule(recorder, line):
     recorder.check(line)
+
+
+def test_each_line_starts_from_the_tests_context(recorder, etcd):
+    """The safety net of the tests above: no generated line can move the next one's tools."""
+    recorder.check("context set etcd.endpoint http://10.9.9.9:4001")
+    assert recorder.session.context.get("etcd.endpoint") == etcd.url
+    recorder.check("context add elsewhere")
+    recorder.check("use elsewhere")
+    assert recorder.session.context.name == "default"
+    assert recorder.session.context.get("etcd.endpoint") == etcd.url
 
 
 # -- through `kshell -c`, with real streams ---------------------------------------------------
