@@ -234,14 +234,7 @@ class Session(Protocol):
         ...
 
     def invalidate(self, prefix: str = "") -> None:
-        """Mark this context's cached values whose key starts with ``prefix`` stale.
-
-        Nothing is dropped: the next :meth:`cached` call for such a key still returns the
-        old value at once and starts a background refresh, so the first completion after a
-        change may show the old answer. A refresh already running is not restarted. The
-        core calls ``invalidate()`` (every key) after each command that is not
-        ``read_only``.
-        """
+        """Forget cached values whose key starts with ``prefix`` (after a change)."""
         ...
 
     def state(self, plugin: str) -> dict[str, object]:
