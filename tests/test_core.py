@@ -404,12 +404,11 @@ def test_context_set_validates_and_masks(demo, home):
 
 class Carrier:
     """A plugin whose tool gets a secret setting in its declared variable, in another
-    variable and in a flag; the secret also sits among the toolbar's settings."""
+    variable and in a flag."""
 
     @hookimpl
     def kshell_settings(self, register):
-        register(Setting("vault.token", "API token", secret=True, env="VAULT_TOKEN"))
-        register(Setting("fleet.tunnel", "a secret bastion, for the toolbar", secret=True))
+        register(Setting("carrier.token", "API token", secret=True, env="VAULT_TOKEN"))
 
     @hookimpl
     def kshell_tools(self, register):
@@ -419,19 +418,27 @@ class Carrier:
     def kshell_tool_env(self, tool, context):
         if tool != "vaultctl":
             return None
-        token = context.get("vault.token") or ""
+        token = context.get("carrier.token") or ""
         return ToolEnv(
             env={"VAULT_TOKEN": token, "VAULTCTL_AUTH": f"Bearer {token}"},
             args=(f"--token={token}",),
         )
 
 
+class SecretTunnel:
+    """A `fleet` plugin whose tunnel is a secret: a setting the toolbar shows."""
+
+    @hookimpl
+    def kshell_settings(self, register):
+        register(Setting("fleet.tunnel", "a secret bastion", secret=True))
+
+
 @pytest.fixture
 def carrier(home, monkeypatch):
     monkeypatch.delenv("VAULT_TOKEN", raising=False)
-    session, out, err = make_session([("carrier", Carrier())])
-    assert execute(session, "context set vault.token s3cr3t-t0ken") == 0
-    assert execute(session, "context set fleet.tunnel hidden-bastion") == 0
+    session, out, err = make_session([("carrier", Carrier()), ("fleet", SecretTunnel())])
+    assert execute(session, "context set carrier.token s3cr3t-t0ken") == 0, err.getvalue()
+    assert execute(session, "context set fleet.tunnel hidden-bastion") == 0, err.getvalue()
     out.truncate(0), out.seek(0)
     return session, out
 
@@ -442,12 +449,8 @@ def test_env_masks_the_declared_variable(carrier):
     assert "  VAULT_TOKEN=****" in out.getvalue().splitlines()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 point 2 (contract engineer: one masking function): remove this mark "
-    "when it is merged",
-)
 def test_env_masks_the_secret_whatever_carries_it(carrier):
+    """Issue 11 point 2: holds once the contract branch's masking (on main) is merged."""
     session, out = carrier
     assert execute(session, "env vaultctl") == 0
     assert "s3cr3t-t0ken" not in out.getvalue()
