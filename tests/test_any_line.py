@@ -45,6 +45,7 @@ WAITS = {
     "fleet journal",
     "fleet status",
     "fleet ssh",
+    "wait",  # recipes: polls a condition until its timeout
     # Raw tools take any words: `etcdctl watch K` and `fleetctl start U` wait forever.
     "etcdctl",
     "fleetctl",

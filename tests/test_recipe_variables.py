@@ -47,7 +47,5 @@ def test_an_unset_variable_stops_the_recipe_before_anything_runs(home, tmp_path)
     recipe.write_text("context add first\ncontext add ${NOWHERE}\n")
     done = kshell(home, "run", str(recipe))
     assert done.returncode == 2
-    assert done.stderr.strip().endswith(
-        f"{recipe}:2: ${{NOWHERE}} is not set; pass --var NOWHERE=VALUE or set it"
-    )
+    assert f"{recipe}:2: ${{NOWHERE}} is not set; pass --var NOWHERE=VALUE or set it" in done.stderr
     assert "first" not in kshell(home, "-c", "context list").stdout
