@@ -73,7 +73,7 @@ class Line:
 
 
 def tokenize(text: str) -> Line:
-    """Split ``text`` like ``shlex.split(text, comments=True)``; an unclosed quote is fine."""
+    """Split ``text`` like :func:`kshell.dispatch.split`; an unclosed quote is fine."""
     line = Line(start=len(text))
     buf: list[str] = []
     in_word = False
@@ -103,7 +103,7 @@ def tokenize(text: str) -> Line:
                 line.words.append("".join(buf))
                 buf = []
                 in_word = False
-        elif c == "#":
+        elif c == "#" and not in_word:  # POSIX: `#` inside a word is just a character
             line.comment = True
             return line
         else:

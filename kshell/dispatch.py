@@ -8,6 +8,7 @@ an exit status; nothing raises to the caller.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from typing import TYPE_CHECKING
 
@@ -23,8 +24,79 @@ EX_SOFTWARE = 70
 EX_INTERRUPTED = 130
 
 
+_BLANKS = " \t\r\n"  # shlex's whitespace: what separates words
+
+
+def strip_comments(line: str) -> str:
+    """``line`` without its comments: an unquoted ``#`` that starts a word, to the end of
+    its line. As in a POSIX shell, ``abc#def`` is one word and ``'#'``, ``"#"``, ``\\#``
+    are a literal ``#`` (shlex's own ``comments=True`` cuts ``abc#def`` to ``abc``).
+    """
+    out: list[str] = []
+    quote = ""
+    word_start = True
+    i, n, kept = 0, len(line), 0
+    while i < n:
+        c = line[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif quote == '"':
+            if c == "\\":
+                i += 1  # an escaped character never closes the quote
+            elif c == '"':
+                quote = ""
+        elif c == "\\":
+            i += 1
+            word_start = False
+        elif c in "'\"":
+            quote = c
+            word_start = False
+        elif c == "#" and word_start:
+            out.append(line[kept:i])
+            end = line.find("\n", i)
+            if end < 0:
+                return "".join(out)
+            i = kept = end  # the newline itself still separates words
+            continue
+        else:
+            word_start = c in _BLANKS
+        i += 1
+    out.append(line[kept:])
+    return "".join(out)
+
+
 def split(line: str) -> list[str]:
-    return shlex.split(line, comments=True)
+    """The words of ``line``, split like a POSIX shell line (quotes, ``\\``, ``#`` comments).
+
+    The one splitter for the prompt, ``kshell -c``, stdin lines and recipes. Raises
+    ValueError for an unclosed quote or a trailing backslash.
+    """
+    return shlex.split(strip_comments(line), comments=False)
+
+
+# Line breaks and other control characters, and lone surrogates (bytes that were not UTF-8,
+# as Python decodes them from argv): what must not reach a terminal raw inside a message.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: line breaks, control characters and lone surrogates
+    written as escapes (``\\n``, ``\\x1b``, ``\\udcff``), as a user's words may hold them."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text.strip())
+
+
+def _not_text(words: list[str]) -> str | None:
+    """Why ``words`` cannot be handed to a program, or None: a NUL byte or a lone surrogate."""
+    for word in words:
+        if "\x00" in word:
+            return "a NUL byte (\\x00), which no program can receive in an argument"
+        m = re.search("[\ud800-\udfff]", word)
+        if m:
+            return (
+                f"`{ascii(m.group())[1:-1]}`, which is not text (bytes that are not UTF-8, "
+                "or half of a surrogate pair)"
+            )
+    return None
 
 
 def suggest(names: list[str], words: list[str]) -> list[str]:
@@ -62,6 +134,10 @@ def execute(session: ShellSession, line: str) -> int:
         return EX_USAGE
     if not words:
         return 0
+    problem = _not_text(words)
+    if problem:
+        session.warn(f"kshell: the line holds {problem}; type it as text")
+        return EX_USAGE
     table = session.host.commands
     found = table.match(words)
     if found is None:
@@ -69,13 +145,13 @@ def execute(session: ShellSession, line: str) -> int:
         if table.is_group(tuple(words[:1])):
             subs = ", ".join(sorted(table.children(tuple(words[:1]))))
             if len(words) == 1:
-                session.warn(f"kshell: `{words[0]}` needs a subcommand: {subs}")
+                session.warn(one_line(f"kshell: `{words[0]}` needs a subcommand: {subs}"))
                 return EX_USAGE
             more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
-            session.warn(f"kshell: unknown command `{words[0]} {words[1]}`; {more}")
+            session.warn(one_line(f"kshell: unknown command `{words[0]} {words[1]}`; {more}"))
             return EX_NOTFOUND
         more = f"; did you mean: {', '.join(hint)}?" if hint else "; type `help` for the list"
-        session.warn(f"kshell: unknown command `{words[0]}`{more}")
+        session.warn(one_line(f"kshell: unknown command `{words[0]}`{more}"))
         return EX_NOTFOUND
     entry, used = found
     cmd = entry.command
@@ -90,10 +166,10 @@ def execute(session: ShellSession, line: str) -> int:
                 typed = " ".join(words[: used + 1])
                 hint = suggest(table.all_names(), words)
                 more = f"; did you mean: {', '.join(hint)}?" if hint else ""
-                session.warn(f"kshell: unknown command `{typed}`{more}")
+                session.warn(one_line(f"kshell: unknown command `{typed}`{more}"))
                 return EX_NOTFOUND
             session.warn(e.usage.rstrip())
-            session.warn(f"{cmd.name}: error: {e.message}")
+            session.warn(one_line(f"{cmd.name}: error: {e.message}"))
             return EX_USAGE
         except HelpShown:
             session.echo(table.parser(entry).format_help().rstrip())
@@ -108,14 +184,18 @@ def invoke(session: ShellSession, cmd: Command, args: argparse.Namespace) -> int
         status = cmd.handler(session, args)
     except CommandError as e:
         if e.message:  # DryRunStop has none: the dry run's `+ …` line said it all
-            session.warn(f"{cmd.name}: {e.message}")
+            session.warn(one_line(f"{cmd.name}: {e.message}"))
         return e.status
     except KeyboardInterrupt:
         session.warn(f"{cmd.name}: interrupted")
         return EX_INTERRUPTED
     except Exception as e:
         where = session.log_exception(cmd.name)
-        session.warn(f"{cmd.name}: internal error: {type(e).__name__}: {e} (details in {where})")
+        # The first line of the exception's text: the rest (a library may put a whole
+        # traceback in it) is in the log with the traceback.
+        first = next((ln for ln in str(e).splitlines() if ln.strip()), "")
+        what = one_line(f"{type(e).__name__}: {first}" if first else type(e).__name__)
+        session.warn(f"{cmd.name}: internal error: {what} (details in {where})")
         return EX_SOFTWARE
     finally:
         if not cmd.read_only:

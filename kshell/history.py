@@ -122,7 +122,9 @@ def redact(line: str, secret_keys: Container[str]) -> str:
     setting is cut after the setting's name.
     """
     try:
-        words = shlex.split(line, comments=True)
+        from kshell.dispatch import split  # the one line splitter
+
+        words = split(line)
     except ValueError:
         words = None
     if words is None:

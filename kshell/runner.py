@@ -238,7 +238,8 @@ class Runner:
             with _HeldInterrupt() as held:
                 proc = command(*argv[1:], **kwargs)
             try:
-                if timeout is not None:
+                # Past TIMEOUT_MAX (or NaN) the timer thread itself would die of an OverflowError.
+                if timeout is not None and timeout < threading.TIMEOUT_MAX:
                     timer = threading.Timer(timeout, lambda: (expired.set(), _stop(proc)))
                     timer.daemon = True
                     timer.start()

@@ -31,6 +31,15 @@ def real_etcdctl() -> str:
     return found
 
 
+def keeps_etcd_dir(url: str) -> bool:
+    """The etcd at ``url`` is 0.4.x, which keeps its own hidden ``/_etcd`` directory
+    (tools-2014.md §3.1); etcd 3.x with the v2 API has none."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/version", timeout=5) as r:
+        return r.read().decode().startswith("etcd 0.4.")
+
+
 @pytest.fixture(scope="session")
 def etcd_server():
     binary = os.environ.get("KSHELL_TEST_ETCD") or find_etcd()

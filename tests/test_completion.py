@@ -217,6 +217,15 @@ def test_comments_complete_nothing(session):
     assert texts(session, "help # co") == []
 
 
+def test_a_hash_inside_a_word_is_no_comment(session):
+    """As the dispatcher splits it: `#` starts a comment only at the start of a word."""
+    line = tokenize("demo put /k abc#d")
+    assert (line.words, line.current, line.comment) == (["demo", "put", "/k"], "abc#d", False)
+    assert tokenize("demo put /k 'a b'#c").current == "a b#c"
+    assert tokenize("demo put /k abc #d").comment
+    assert texts(session, "demo put /k x#y --fo") == ["--format "]
+
+
 # -- real core commands -------------------------------------------------------------
 
 

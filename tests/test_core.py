@@ -135,6 +135,51 @@ def test_shlex_quotes_and_comments(demo):
     assert execute(session, "") == 0
 
 
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ("etcd set /k abc#def", ["etcd", "set", "/k", "abc#def"]),
+        ("etcd set /k abc #def", ["etcd", "set", "/k", "abc"]),
+        ("etcd set /k abc\t#def", ["etcd", "set", "/k", "abc"]),
+        ("#only a comment", []),
+        ("a 'b # c' d", ["a", "b # c", "d"]),
+        ('a "b # c" d # e', ["a", "b # c", "d"]),
+        ("a \\#b", ["a", "#b"]),
+        ("a 'x'#b", ["a", "x#b"]),
+        ("a ''#b", ["a", "#b"]),
+        ("a\\ #b", ["a #b"]),
+        ('a "\\"#" #c', ["a", '"#']),
+        ("a # it's fine", ["a"]),
+        ("a #c\nb #d", ["a", "b"]),
+        ("http://h:4001/#frag x", ["http://h:4001/#frag", "x"]),
+    ],
+)
+def test_hash_starts_a_comment_only_at_the_start_of_a_word(line, words):
+    from kshell.dispatch import split
+
+    assert split(line) == words
+
+
+_SH_ALPHABET = "ab= \t#'\"\\"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_SH_ALPHABET, max_size=16))
+def test_lines_split_as_a_posix_shell_splits_them(line):
+    """/bin/sh is the oracle: the words it hands printf are the words kshell sees."""
+    from kshell.dispatch import split
+
+    try:
+        words = split(line)
+    except ValueError as e:
+        if "escaped" in str(e):
+            return  # a trailing backslash: sh keeps it, kshell asks to close the line
+        words = None
+    r = subprocess.run(["sh", "-c", "printf '%s\\0' X " + line], capture_output=True, timeout=10)
+    expected = r.stdout.decode().split("\0")[1:-1] if r.returncode == 0 else None
+    assert words == expected
+
+
 def test_usage_error_prints_usage_and_returns_2(demo):
     session, out, err, _ = demo
     assert execute(session, "demo add 1") == 2
@@ -190,14 +235,64 @@ def test_command_error_and_bug_are_one_line(demo, home):
     assert "Traceback" in log.read_text()
 
 
+class Chatty:
+    """A handler whose exception text runs over several lines, as some libraries' do."""
+
+    @hookimpl
+    def kshell_commands(self, register):
+        def crash(session, args):
+            raise RuntimeError(
+                "first line\nOriginal exception:\n  Traceback (most recent call last)"
+            )
+
+        def fail(session, args):
+            raise CommandError("cannot use `a\nb`:\x1b[2J wiped", 4)
+
+        register(Command("chatty crash", "Raises with a multi-line text", crash))
+        register(Command("chatty fail", "Fails with a control character", fail))
+
+
+def test_exception_text_is_one_line(home):
+    session, out, err = make_session([("chatty", Chatty())])
+    assert execute(session, "chatty crash") == 70
+    line = err.getvalue()
+    assert line.count("\n") == 1
+    assert line.startswith("chatty crash: internal error: RuntimeError: first line (details in ")
+    assert "Traceback" in (home / "state" / "kshell.log").read_text()
+    err.truncate(0), err.seek(0)
+    assert execute(session, "chatty fail") == 4
+    assert err.getvalue() == "chatty fail: cannot use `a\\nb`:\\x1b[2J wiped\n"
+
+
+@pytest.mark.parametrize(
+    "line, shown",
+    [
+        ("nosuch 'a\nb'", "kshell: unknown command `nosuch`; type `help` for the list"),
+        ("'a\nb'", "kshell: unknown command `a\\nb`; type `help` for the list"),
+        ("demo add 1 2 'x\ry'", "demo add: error: unrecognized arguments: x\\ry"),
+        ("demo add '\udcff' 2", "kshell: the line holds `\\udcff`, which is not text"),
+        ("demo add 'a\x00' 2", "kshell: the line holds a NUL byte (\\x00)"),
+    ],
+)
+def test_words_with_line_breaks_or_bytes_give_one_line(demo, line, shown):
+    session, out, err, _ = demo
+    assert execute(session, line) in (2, 127)
+    last = err.getvalue().rstrip("\n").split("\n")[-1]
+    assert last.startswith(shown)
+    assert not err.getvalue().startswith("usage:") or err.getvalue().count("\n") == 2
+
+
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.text(max_size=80))
 def test_any_line_returns_a_status(demo, line):
     session, out, err, _ = demo
+    out.truncate(0), out.seek(0), err.truncate(0), err.seek(0)
     status = execute(session, line)
     assert isinstance(status, int) and 0 <= status <= 255
+    assert status != 70, err.getvalue()  # no line ends in an internal error
+    assert "Traceback" not in out.getvalue() + err.getvalue()
 
 
 @settings(
@@ -230,8 +325,11 @@ def test_any_line_returns_a_status(demo, line):
 )
 def test_command_like_lines_return_a_status(demo, words):
     session, out, err, _ = demo
+    out.truncate(0), out.seek(0), err.truncate(0), err.seek(0)
     status = execute(session, " ".join(words))
-    assert isinstance(status, int)
+    assert isinstance(status, int) and 0 <= status <= 255
+    assert status != 70, err.getvalue()  # no line ends in an internal error
+    assert "Traceback" not in out.getvalue() + err.getvalue()
 
 
 # -- plugin host ----------------------------------------------------------------------
@@ -307,6 +405,69 @@ def test_context_set_validates_and_masks(demo, home):
     cfg = (home / "config" / "config.yaml").read_text()
     assert "demo.level: '7'" in cfg
     assert oct((home / "config" / "config.yaml").stat().st_mode & 0o777) == "0o600"
+
+
+class Carrier:
+    """A plugin whose tool gets a secret setting in its declared variable, in another
+    variable and in a flag."""
+
+    @hookimpl
+    def kshell_settings(self, register):
+        register(Setting("carrier.token", "API token", secret=True, env="VAULT_TOKEN"))
+
+    @hookimpl
+    def kshell_tools(self, register):
+        register(Tool("vaultctl", "1.0", releases={}))
+
+    @hookimpl
+    def kshell_tool_env(self, tool, context):
+        if tool != "vaultctl":
+            return None
+        token = context.get("carrier.token") or ""
+        return ToolEnv(
+            env={"VAULT_TOKEN": token, "VAULTCTL_AUTH": f"Bearer {token}"},
+            args=(f"--token={token}",),
+        )
+
+
+class SecretTunnel:
+    """A `fleet` plugin whose tunnel is a secret: a setting the toolbar shows."""
+
+    @hookimpl
+    def kshell_settings(self, register):
+        register(Setting("fleet.tunnel", "a secret bastion", secret=True))
+
+
+@pytest.fixture
+def carrier(home, monkeypatch):
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    session, out, err = make_session([("carrier", Carrier()), ("fleet", SecretTunnel())])
+    assert execute(session, "context set carrier.token s3cr3t-t0ken") == 0, err.getvalue()
+    assert execute(session, "context set fleet.tunnel hidden-bastion") == 0, err.getvalue()
+    out.truncate(0), out.seek(0)
+    return session, out
+
+
+def test_env_masks_the_declared_variable(carrier):
+    session, out = carrier
+    assert execute(session, "env vaultctl") == 0
+    assert "  VAULT_TOKEN=****" in out.getvalue().splitlines()
+
+
+def test_env_masks_the_secret_whatever_carries_it(carrier):
+    """Issue 11 point 2: holds once the contract branch's masking (on main) is merged."""
+    session, out = carrier
+    assert execute(session, "env vaultctl") == 0
+    assert "s3cr3t-t0ken" not in out.getvalue()
+    assert "VAULTCTL_AUTH=" in out.getvalue() and "--token=" in out.getvalue()
+
+
+def test_toolbar_masks_a_secret_setting(carrier):
+    from kshell.repl import toolbar_parts
+
+    session, _ = carrier
+    text = "".join(t for _, t in toolbar_parts(session))
+    assert "fleet.tunnel" in text and "****" in text and "hidden-bastion" not in text
 
 
 def test_contexts_add_use_list(demo, home):
@@ -403,6 +564,18 @@ def test_runner_timeout_is_124(demo, faketool):
     result = session.run("faketool", ["--sleep"], capture=True, timeout=0.3)
     assert result.status == 124
     assert "no answer after 0.3s" in err.getvalue()
+
+
+@pytest.mark.parametrize("timeout", [1e300, float("inf"), float("nan")])
+def test_runner_timeout_past_any_clock_is_no_timeout(demo, faketool, monkeypatch, timeout):
+    """A timer that long would die of an OverflowError in its thread, traceback and all."""
+    died = []
+    monkeypatch.setattr("threading.excepthook", died.append)
+    session, out, err, _ = demo
+    session.update_config(lambda raw: raw.setdefault("binaries", {}).update(faketool=str(faketool)))
+    result = session.run("faketool", ["hi"], capture=True, timeout=timeout)
+    assert (result.status, result.stdout.splitlines()[0]) == (0, "args: --x hi")
+    assert died == []
 
 
 def test_dry_run_prints_argv_and_runs_nothing(home):

@@ -8,7 +8,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import real_etcdctl
+from conftest import keeps_etcd_dir, real_etcdctl
 from kshell_plugins.etcd.complete import complete_key
 
 from kshell import Candidate
@@ -93,7 +93,10 @@ def test_nested_paths(keys):
 
 def test_hidden_keys_only_after_an_underscore(keys):
     assert all("_" not in c.text for c in complete(keys, "/"))
-    assert complete(keys, "/_") == [Candidate("/_coreos.com/", "dir")]
+    etcd_dir = (
+        [Candidate("/_etcd/", "dir")] if keeps_etcd_dir(keys.context.get("etcd.endpoint")) else []
+    )
+    assert complete(keys, "/_") == [Candidate("/_coreos.com/", "dir"), *etcd_dir]  # 0.4.6: §3.1
     assert complete(keys, "/_c") == [Candidate("/_coreos.com/", "dir")]
     assert [c.text for c in complete(keys, "/_coreos.com/fleet/job/")] == [
         "/_coreos.com/fleet/job/hello.service/"

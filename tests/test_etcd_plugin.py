@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import real_etcdctl
+from conftest import keeps_etcd_dir, real_etcdctl
 
 from kshell.dispatch import execute
 from kshell.sandbox import free_port
@@ -265,15 +265,23 @@ def test_tree(sh, etcd):
     )
     status, out, _ = sh("etcd tree --all")
     assert status == 0
-    assert out.startswith(
+    # etcd 0.4.6 keeps its own members and config under the hidden /_etcd (§3.1); 3.x has none.
+    etcd_dir = (
+        "├── _etcd/\n"
+        '│   ├── config = {"activeSize":9,"removeDelay":1800,"syncInterval":5}\n'
+        "│   └── machines/\n"
+        "│       └── "
+    )
+    head = (
         "/\n"
         "├── _coreos.com/\n"
         "│   └── fleet/\n"
         "│       └── job/\n"
         "│           └── hello.service/\n"
         "│               └── target-state = launched\n"
-        "├── coreos.com/\n"
     )
+    assert out.startswith(head + (etcd_dir if keeps_etcd_dir(etcd.url) else "├── coreos.com/\n"))
+    assert "\n├── coreos.com/\n│   └── network/\n" in out
     assert sh("etcd tree coreos.com/network") == (
         0, '/coreos.com/network/\n├── config = {"Network":"10.0.0.0/16"}\n└── subnets/\n', "",
     )  # fmt: skip
@@ -349,6 +357,40 @@ def test_kshell_c_subprocess(home, etcd):
     )
     assert done.returncode == 4
     assert NOT_FOUND.match(done.stderr.strip().splitlines()[-1])
+
+
+def test_a_hash_inside_a_word_is_kept_at_the_prompt_in_c_stdin_and_recipes(home, etcd, tmp_path):
+    """One splitter: `#` starts a comment only at the start of a word (issue 11, point 3)."""
+    from test_repl_pty import Shell as Terminal
+
+    config = home / "config" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        f"current: default\ncontexts:\n  default:\n    etcd.endpoint: {etcd.url}\n"
+        f"binaries:\n  etcdctl: {real_etcdctl()}\n"
+    )
+    env = {**os.environ, "KSHELL_HOME": str(home), "KSHELL_PLUGINS": "etcd"}
+    recipe = tmp_path / "r.ksh"
+    recipe.write_text("etcd set /recipe abc#def  # a comment\n")
+    for args, stdin in (
+        (["-c", "etcd set /c abc#def # a comment"], None),
+        ([], "etcd set /stdin abc#def #a comment\n"),
+        (["run", str(recipe), "--quiet"], None),
+    ):
+        done = subprocess.run(
+            [str(KSHELL), *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stdout) == (0, "abc#def\n"), done.stderr
+    terminal = Terminal(home, {"KSHELL_PLUGINS": "etcd"})
+    try:
+        terminal.prompt()
+        assert "abc#def" in terminal.run("etcd set /prompt abc#def # a comment")
+        terminal.send("exit\r")
+        assert terminal.exit_status() == 0
+    finally:
+        terminal.close()
+    for key in ("/c", "/stdin", "/recipe", "/prompt"):
+        assert value_of(etcd.url, key) == "abc#def", key
 
 
 def test_loading_the_plugin_imports_nothing_heavy():

@@ -36,14 +36,54 @@ SEED_MACHINES = (
 )
 
 
-def test_split_row_on_runs_of_tabs():
-    assert tables.split_row("UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET") == [
-        "UNIT",
-        "HASH",
-        "DSTATE",
-        "STATE",
-        "TARGET",
+def test_columns_start_where_the_header_cells_start():
+    assert tables.columns("UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET") == [
+        ("unit", 0),
+        ("hash", 16),
+        ("dstate", 24),
+        ("state", 40),
+        ("target", 56),
     ]
+
+
+# Observed with the real fleetctl 0.8.1 against etcd 0.4.6 (tools-2014.md §1.4): unit states
+# whose load, active or sub are empty print empty cells, and an empty cell is one more TAB.
+EMPTY_CELLS = (
+    "UNIT\t\t\t\t\t\tMACHINE\t\t\tACTIVE\tSUB\n"
+    "a.service\t\t\t\t\t2c1f1a0e.../127.0.0.1\t\t\n"
+    "averyveryverylongunitname-with-stuff.service\t2c1f1a0e.../127.0.0.1\tactive\t\n"
+    "b.service\t\t\t\t\t113f16a7...\t\t\tdead\n"
+)
+
+
+def test_empty_cells_keep_the_later_columns_in_place():
+    a, long, b = tables.units(EMPTY_CELLS)
+    assert (a.unit, a.machine, a.ip, a.active, a.sub) == (
+        "a.service", "2c1f1a0e...", "127.0.0.1", None, None,
+    )  # fmt: skip
+    assert (long.active, long.sub) == ("active", None)
+    assert (b.machine, b.ip, b.active, b.sub) == ("113f16a7...", None, None, "dead")
+    assert b.row(full=False) == ("b.service", "113f16a7...", "-", "dead")
+
+
+def test_empty_cells_in_the_reference_example():
+    [u] = tables.units("UNIT\t\tMACHINE\t\t\tACTIVE\tSUB\na.service\t2c1f1a0e...\t\t\t\n")
+    assert (u.unit, u.machine, u.active, u.sub) == ("a.service", "2c1f1a0e...", None, None)
+
+
+def test_all_fields_with_empty_cells():
+    text = (
+        "UNIT\t\t\t\t\t\tLOAD\tACTIVE\tSUB\tHASH\tMACHINE\n"
+        "a.service\t\t\t\t\t\t\t\t-\t2c1f1a0e.../127.0.0.1\n"
+        "averyveryverylongunitname-with-stuff.service\tloaded\tactive\t\t-\t"
+        "2c1f1a0e.../127.0.0.1\n"
+    )
+    a, long = tables.parse_table(text)
+    assert a == {
+        "unit": "a.service", "load": "", "active": "", "sub": "", "hash": "-",
+        "machine": "2c1f1a0e.../127.0.0.1",
+    }  # fmt: skip
+    assert (long["load"], long["active"], long["sub"]) == ("loaded", "active", "")
 
 
 def test_headers_only_give_no_rows():
@@ -65,9 +105,7 @@ def test_machines():
     }
 
 
-def test_machines_no_legend_and_missing_values():
-    [m] = tables.machines("2c1f1a0e...\t127.0.0.1\tregion=local\n", legend=False)
-    assert m.metadata == {"region": "local"}
+def test_machines_missing_values():
     [m] = tables.machines("MACHINE\t\tIP\tMETADATA\nabcdef01...\t-\t-\n")
     assert m.ip is None and m.metadata == {}
     assert m.row(full=True) == ("abcdef01...", "-", "-")
@@ -103,8 +141,8 @@ def test_units():
         "running",
     )
     [u] = tables.units(
-        "hello.service\t2c1f1a0e4b7d4c3a9e5f6a7b8c9d0e1f/127.0.0.1\tactive\trunning\n",
-        legend=False,
+        "UNIT\t\tMACHINE\t\t\t\t\t\tACTIVE\tSUB\n"
+        "hello.service\t2c1f1a0e4b7d4c3a9e5f6a7b8c9d0e1f/127.0.0.1\tactive\trunning\n"
     )
     assert u.machine == "2c1f1a0e4b7d4c3a9e5f6a7b8c9d0e1f"
     assert u.where() == "2c1f1a0e.../127.0.0.1"
@@ -161,9 +199,37 @@ def test_unit_files():
 
 def test_global_unit_file_has_no_state():
     [f] = tables.unit_files(
-        "UNIT\tHASH\tDSTATE\tSTATE\tTARGET\nkube-proxy.service\tabcdef0\tlaunched\t-\t-\n"
+        "UNIT\t\t\tHASH\tDSTATE\t\tSTATE\tTARGET\nkube-proxy.service\tabcdef0\tlaunched\t-\t-\n"
     )
     assert f.is_global and f.machine is None
+
+
+def _tabwrite():
+    """The stand-in's port of Go's text/tabwriter (what fleetctl 0.8.1 writes with)."""
+    import importlib.machinery
+    import importlib.util
+
+    from conftest import STANDINS
+
+    loader = importlib.machinery.SourceFileLoader("fleetctl_standin", str(STANDINS / "fleetctl"))
+    spec = importlib.util.spec_from_loader("fleetctl_standin", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod.tabwrite
+
+
+@pytest.mark.parametrize(
+    "text",
+    [MACHINES, MACHINES_FULL, UNITS, UNIT_FILES, UNIT_FILES_LOADED, UNIT_FILES_FULL,
+     SEED_MACHINES, EMPTY_CELLS],
+)  # fmt: skip
+def test_cells_written_back_by_tabwriter_give_the_same_bytes(text):
+    """Parsing by column position recovers every cell, empty ones included: the cells,
+    re-joined with one TAB each and laid out by tabwriter, are the table fleetctl printed."""
+    rows = tables.parse_table(text)
+    header = "\t".join(name.upper() for name in rows[0])
+    lines = [header] + ["\t".join(row.values()) for row in rows]
+    assert _tabwrite()("".join(line + "\n" for line in lines)) == text
 
 
 @pytest.mark.parametrize(

@@ -146,9 +146,100 @@ def test_flags_are_placed_where_fleetctl_needs_them(etcd, home, workdir):
     assert out.strip().endswith("ssh -A hello.service ls -l")
 
 
+def test_a_custom_key_prefix_reaches_fleetctl_and_kshells_own_reads(shell, etcd):
+    """fleet.etcd-key-prefix → --etcd-key-prefix for fleetctl; status, doctor and
+    completion read the same registry."""
+    register_machine(etcd.url, M1, "10.1.0.77", {"role": "kubernetes"})  # the default prefix
+    register_machine(etcd.url, M2, "10.1.1.180", {"role": "etcd"}, prefix="/custom/fleet/")
+    assert shell.run("context set fleet.etcd-key-prefix /custom/fleet")[0] == 0
+    assert "--etcd-key-prefix=/custom/fleet/" in shell.run("env fleetctl")[1]
+    status, out, _ = shell.run("fleet machines --full")
+    assert status == 0
+    assert rows(out)[1:] == [[M2, "10.1.1.180", "role=etcd"]]
+    assert shell.run("fleet submit hello.service")[0] == 0
+    assert target_state(etcd.url, "hello.service", prefix="/custom/fleet/") == "inactive"
+    assert target_state(etcd.url, "hello.service") is None
+    assert "fleet: machines: 1 (etcd 1)" in shell.run("status")[1]
+    assert "[ok  ] fleet: machines: 1 registered" in shell.run("doctor")[1]
+    found = _texts(_eventually(lambda: complete.machines(shell.session, "")))
+    assert M2 in found and M1 not in found
+    # The default prefix is fleetctl's own default: no flag for it.
+    assert shell.run("context set fleet.etcd-key-prefix /_coreos.com/fleet/")[0] == 0
+    assert "--etcd-key-prefix" not in shell.run("env fleetctl")[1]
+    assert [r[0] for r in rows(shell.run("fleet machines --full")[1])[1:]] == [M1]
+
+
+def test_known_hosts_file_reaches_fleetctl(shell, home, monkeypatch):
+    monkeypatch.setenv("HOME", str(home))
+    assert shell.run("context set fleet.known-hosts-file ~/fleet_known_hosts")[0] == 0
+    out = shell.run("env fleetctl")[1]
+    assert f"--known-hosts-file={home}/fleet_known_hosts" in out.split()
+    # fleetctl takes it among its global flags, before the command name.
+    status, out, err = shell.run("fleet machines")
+    assert (status, err) == (0, "")
+    sh = Shell(home, {"fleet.known-hosts-file": "/etc/kh"}, dry_run=True)
+    line = sh.run("fleet machines")[1].strip()
+    assert line.split()[:5] == [
+        "+",
+        "fleetctl",
+        "--endpoint=http://127.0.0.1:4001",
+        "--request-timeout=3",
+        "--known-hosts-file=/etc/kh",
+    ] and line.endswith(" list-machines --full")
+
+
+def test_unit_names_that_start_with_a_dash(shell, workdir):
+    """`--` keeps fleetctl from taking `-dash.service` for a flag, in every command."""
+    (workdir / "-dash.service").write_text(HELLO.replace("Hello World", "Dash"))
+    assert shell.run("fleet submit -- -dash.service") == (0, "", "")
+    status, out, err = shell.run("fleet cat -- -dash.service")
+    assert (status, err) == (0, "") and "Description=Dash" in out
+    status, out, err = shell.run("fleet unit-files")
+    assert "-dash.service" in [r[0] for r in rows(out)]
+    assert shell.run("fleet start --no-block -- -dash.service") == (
+        0, "Triggered unit -dash.service start\n", ""
+    )  # fmt: skip
+    assert shell.run("fleet destroy -- -dash.service") == (0, "Destroyed -dash.service\n", "")
+
+
+def test_an_unknown_subcommand_is_127_with_the_closest_names(shell):
+    status, out, err = shell.run("fleet strat hello.service")
+    assert (status, out) == (127, "")
+    assert (
+        err == "kshell: unknown command `fleet strat`; did you mean: fleet start, fleet status?\n"
+    )
+    status, _, err = shell.run("fleet unit-file")
+    assert status == 127 and "did you mean: fleet unit-files" in err
+    status, _, err = shell.run("fleet bogus")
+    assert status == 127 and err.count("\n") == 1 and "did you mean: fleetctl, fleet units" in err
+    # A command that is also a group (`rudder config`, `rudder config set`): its parser
+    # rejects the word, which is a mistyped subcommand.
+    status, _, err = shell.run("rudder config sett --network 10.0.0.0/16")
+    assert (status, err) == (
+        127,
+        "kshell: unknown command `rudder config sett`; "
+        "did you mean: rudder config, rudder config set?\n",
+    )
+
+
 def test_raw_fleetctl(shell):
     status, out, _ = shell.run("fleetctl version")
     assert (status, out) == (0, "fleetctl version 0.8.1\n")
+
+
+def test_waits_and_timeouts_are_finite(shell):
+    """`1e999` is infinity to Python: it once overflowed --block-attempts and the timer."""
+    for line in (
+        "fleet start hello.service --timeout 1e999",
+        "fleet wait hello.service --timeout 1e300",
+        "fleet wait hello.service --interval inf",
+    ):
+        status, _, err = shell.run(line)
+        assert status == 2, line
+        assert err.splitlines()[-1].endswith("must be at most 86400 seconds (a day)"), err
+    for value in ("inf", "1e999", "86401"):
+        status, _, err = shell.run(f"context set fleet.request-timeout {value}")
+        assert status == 2 and "at most 86400" in err, value
 
 
 # -- listings ----------------------------------------------------------------------------
@@ -227,6 +318,23 @@ def test_units_lists_states(shell, cluster):
     }
     out = shell.run("fleet unit-files --full")[1]
     assert rows(out)[1][2:] == ["inactive", "loaded", f"{M2}/10.1.1.180"]
+
+
+def test_units_with_empty_states_keep_their_columns(shell, cluster):
+    """0.8.1 prints an empty active or sub as an empty cell (§1.4): nothing shifts left."""
+    set_unit_state(cluster.url, "a.service", M1, load="", active="", sub="")
+    set_unit_state(cluster.url, "b.service", M2, load="loaded", active="", sub="dead")
+    records = json.loads(shell.run("fleet units --json")[1])
+    assert [(r["unit"], r["machine"], r["ip"], r["active"], r["sub"]) for r in records] == [
+        ("a.service", M1, "10.1.0.77", None, None),
+        ("b.service", M2, "10.1.1.180", None, "dead"),
+    ]
+    assert rows(shell.run("fleet units")[1])[1:] == [
+        ["a.service", "07914a50.../10.1.0.77", "-", "-"],
+        ["b.service", "46bdac0c.../10.1.1.180", "-", "dead"],
+    ]
+    status, _, err = shell.run("fleet wait b.service --state dead --timeout 1 --interval 0.2")
+    assert (status, err) == (0, "")
 
 
 # -- changing state ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import io
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
@@ -26,9 +27,10 @@ CONFIG = "/coreos.com/network/config"
 
 
 class Shell:
-    """A session with the rudder plugin; ``run(line)`` → (status, stdout, stderr)."""
+    """A session with the rudder plugin and the etcd plugin, which points etcdctl at the
+    context's etcd.endpoint; ``run(line)`` → (status, stdout, stderr)."""
 
-    def __init__(self, plugins: str = "rudder") -> None:
+    def __init__(self, plugins: str = "etcd,rudder") -> None:
         self.out, self.err = io.StringIO(), io.StringIO()
         host = PluginHost().load(only=plugins)
         self.session = open_session(host=host, out=self.out, err=self.err)
@@ -53,12 +55,17 @@ def write_config(home, endpoint: str) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def _no_etcdctl_env(monkeypatch):
+    """Only the context (through the etcd plugin) tells etcdctl where etcd is."""
+    for name in list(os.environ):
+        if name.startswith("ETCDCTL_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture
-def shell(etcd, home, monkeypatch):
+def shell(etcd, home):
     write_config(home, etcd.url)
-    # Independent of the etcd plugin: etcdctl finds the fixture etcd either way.
-    monkeypatch.setenv("ETCDCTL_PEERS", etcd.url)
-    monkeypatch.setenv("ETCDCTL_API", "2")
     return Shell()
 
 
@@ -132,26 +139,77 @@ def test_the_seeds_own_config_is_read(shell, etcd):
 
 
 @pytest.mark.parametrize(
-    "flags, words",
+    "flags, problem",
     [
-        ("--network 10.0.0.1/16", "host bits"),
-        ("--network 10.0.0.0", "CIDR"),
-        ("--network 10.0.0.0/255.255.0.0", "CIDR"),
-        ("--network 300.0.0.0/8", "CIDR"),
-        ("--network 10.0.0.0/33", "CIDR"),
-        ("--network 10.0.0.0/16 --subnet-len 16", "longer"),
-        ("--network 10.0.0.0/16 --subnet-len 31", "at most 30"),
-        ("--network 10.0.0.0/30", "at most 30"),
-        ("--network 10.0.0.0/16 --subnet-min 10.1.0.0", "outside"),
-        ("--network 10.0.0.0/16 --subnet-max 10.0.3.7", "does not start"),
-        ("--network 10.0.0.0/16 --subnet-min 10.0.9.0 --subnet-max 10.0.2.0", "above"),
+        (
+            "--network 10.0.0.1/16",
+            "Network 10.0.0.1/16 has host bits set; did you mean 10.0.0.0/16?",
+        ),
+        ("--network 10.0.0.0", "Network '10.0.0.0' is not an IPv4 CIDR like 10.0.0.0/16"),
+        (
+            "--network 10.0.0.0/255.255.0.0",
+            "Network '10.0.0.0/255.255.0.0' is not an IPv4 CIDR like 10.0.0.0/16",
+        ),
+        ("--network 300.0.0.0/8", "Network '300.0.0.0/8' is not an IPv4 CIDR like 10.0.0.0/16"),
+        ("--network 10.0.0.0/33", "Network '10.0.0.0/33' is not an IPv4 CIDR like 10.0.0.0/16"),
+        (
+            "--network 10.0.0.0/16 --subnet-len 16",
+            "SubnetLen 16 must be longer than the network's /16",
+        ),
+        (
+            "--network 10.0.0.0/16 --subnet-len 31",
+            "SubnetLen 31 is out of range: at most 30, or no addresses are left for containers",
+        ),
+        (
+            "--network 10.0.0.0/30",
+            "SubnetLen 31 (the default) is out of range: at most 30, "
+            "or no addresses are left for containers",
+        ),
+        (
+            "--network 10.0.0.0/16 --subnet-min 10.1.0.0",
+            "SubnetMin 10.1.0.0 is outside the network 10.0.0.0/16",
+        ),
+        (
+            "--network 10.0.0.0/16 --subnet-max 10.0.3.7",
+            "SubnetMax 10.0.3.7 does not start a /24 subnet (10.0.3.0 does)",
+        ),
+        (
+            "--network 10.0.0.0/16 --subnet-min 10.0.9.0 --subnet-max 10.0.2.0",
+            "SubnetMin 10.0.9.0 is above SubnetMax 10.0.2.0",
+        ),
     ],
 )
-def test_set_rejects_invalid_settings_and_writes_nothing(shell, etcd, flags, words):
+def test_set_rejects_invalid_settings_and_writes_nothing(shell, etcd, flags, problem):
+    """The one line says what is wrong with the value (not a usage line naming CIDR)."""
     status, out, err = shell.run(f"rudder config set {flags}")
-    assert status == 2
-    assert words in err and "Traceback" not in err
+    assert (status, out, err) == (2, "", f"rudder config set: {problem}\n")
     assert stored(etcd) is None
+
+
+def test_set_detects_a_change_of_any_key(shell, etcd):
+    """SubnetMin, SubnetMax, SubnetLen, Backend: each one changes what rudder does."""
+    put(etcd, CONFIG, '{"Network":"10.0.0.0/16"}')
+    for flags in (
+        "--subnet-min 10.0.5.0",
+        "--subnet-max 10.0.200.0",
+        "--subnet-len 25",
+        "--subnet-min 10.0.1.0 --subnet-max 10.0.254.0",
+    ):
+        status, out, err = shell.run(f"rudder config set --network 10.0.0.0/16 {flags}")
+        assert status == 1, flags
+        assert "holds a different config" in err and "--force" in err, flags
+        assert stored(etcd) == '{"Network":"10.0.0.0/16"}'
+    # The defaults made explicit are the same config: nothing to change.
+    status, out, _ = shell.run(
+        "rudder config set --network 10.0.0.0/16 --subnet-min 10.0.1.0 --subnet-max 10.0.255.0"
+    )
+    assert status == 0 and out.startswith("unchanged:")
+    put(etcd, CONFIG, '{"Network":"10.0.0.0/16","SubnetMin":"10.0.5.0","SubnetMax":"10.0.9.0"}')
+    assert shell.run("rudder config set --network 10.0.0.0/16")[0] == 1
+    status, out, _ = shell.run(
+        "rudder config set --network 10.0.0.0/16 --subnet-min 10.0.5.0 --subnet-max 10.0.9.0"
+    )
+    assert status == 0 and out.startswith("unchanged:")
 
 
 def test_backend_is_a_choice(shell):
@@ -173,11 +231,9 @@ def test_invalid_stored_config_lists_problems(shell, etcd):
     assert stored(etcd) == '{"Network":"10.0.0.0/16"}'
 
 
-def test_unreachable_etcd_is_one_line(home, monkeypatch):
+def test_unreachable_etcd_is_one_line(home):
     dead = f"http://127.0.0.1:{free_port()}"
     write_config(home, dead)
-    monkeypatch.setenv("ETCDCTL_PEERS", dead)
-    monkeypatch.setenv("ETCDCTL_API", "2")
     status, out, err = Shell().run("rudder config")
     assert status == 1
     assert err.strip().count("\n") == 0
@@ -185,12 +241,11 @@ def test_unreachable_etcd_is_one_line(home, monkeypatch):
 
 
 def test_etcd_plugin_supplies_the_endpoint(etcd, home):
-    """With the etcd plugin loaded, the context alone points etcdctl at etcd."""
-    s = Shell(plugins="etcd,rudder")
-    if "etcd.endpoint" not in s.session.host.settings:
-        pytest.skip("the etcd plugin does not register etcd.endpoint yet")
+    """The context alone points etcdctl at etcd: no ETCDCTL_* in the environment."""
     write_config(home, etcd.url)
     s = Shell(plugins="etcd,rudder")
+    assert "etcd.endpoint" in s.session.host.settings
+    assert not [name for name in os.environ if name.startswith("ETCDCTL_")]
     assert s.run("rudder config set --network 10.0.0.0/16")[0] == 0
     assert stored(etcd) == '{"Network":"10.0.0.0/16"}'
 
@@ -542,7 +597,23 @@ def test_checks_all_clear_on_the_seed_layout(shell, etcd):
     assert status == 0
 
 
-def test_checks_and_status_without_config_or_etcd(shell, home, monkeypatch):
+def test_checks_read_fleet_machines_under_a_custom_key_prefix(shell, etcd):
+    """fleet.etcd-key-prefix (fleetctl's --etcd-key-prefix) moves fleet's registry."""
+    put(etcd, CONFIG, '{"Network":"10.0.0.0/16"}')
+    put(etcd, "/coreos.com/network/subnets/10.0.5.0-24", '{"PublicIP":"10.1.0.77"}', ttl=600)
+    put(etcd, "/_coreos.com/fleet/machines/0000default/object", '{"PublicIP":"10.1.9.9"}')
+    put(etcd, "/custom/fleet/machines/07914a50aa/object", '{"PublicIP":"10.1.0.77"}')
+    put(etcd, "/custom/fleet/machines/46bdac0cbb/object", '{"PublicIP":"10.1.1.180"}')
+    s = Shell(plugins="etcd,fleet,rudder")
+    assert s.run("context set fleet.etcd-key-prefix /custom/fleet")[0] == 0
+    status, out, _ = s.run("doctor")
+    lines = [line for line in out.splitlines() if "rudder:" in line]
+    assert any("no lease for fleet machine(s) 46bdac0c... (10.1.1.180)" in line for line in lines)
+    assert not any("10.1.9.9" in line for line in lines), lines  # the default prefix's machine
+    assert not any("no fleet machine" in line for line in lines), lines
+
+
+def test_checks_and_status_without_config_or_etcd(shell, home):
     status, out, _ = shell.run("doctor")
     assert "[FAIL] rudder: network config: /coreos.com/network/config is missing" in out
     assert "fix: rudder config set --network 10.0.0.0/16" in out
@@ -551,7 +622,6 @@ def test_checks_and_status_without_config_or_etcd(shell, home, monkeypatch):
 
     dead = f"http://127.0.0.1:{free_port()}"
     write_config(home, dead)
-    monkeypatch.setenv("ETCDCTL_PEERS", dead)
     s = Shell()
     status, out, _ = s.run("doctor")
     rudder = [line for line in out.splitlines() if line.startswith("[FAIL] rudder")]
@@ -582,9 +652,8 @@ def test_plugin_imports_only_the_public_api():
         assert "from kshell." not in text and "import kshell." not in text, path.name
 
 
-def test_dry_run_prints_the_write(etcd, home, monkeypatch):
+def test_dry_run_prints_the_write(etcd, home):
     write_config(home, etcd.url)
-    monkeypatch.setenv("ETCDCTL_PEERS", etcd.url)
     s = Shell()
     s.session.dry_run = True
     status, out, _ = s.run("rudder config set --network 10.0.0.0/16")

@@ -271,6 +271,24 @@ def test_tables_with_a_machine(fleet):
     )
 
 
+def test_list_units_prints_empty_states_as_empty_cells(fleet):
+    """tools-2014.md §1.4, as the real 0.8.1 prints it: one more TAB per empty cell."""
+    fleetfake.register_machine(fleet.url, MID, "127.0.0.1", {"region": "local"})
+    fleetfake.register_machine(fleet.url, MID2, "", {})
+    fleetfake.set_unit_state(fleet.url, "a.service", MID, "", "", "")
+    fleetfake.set_unit_state(fleet.url, "b.service", MID2, "loaded", "", "dead")
+    ok(
+        fleet("list-units"),
+        "UNIT\t\tMACHINE\t\t\tACTIVE\tSUB\n"
+        "a.service\t2c1f1a0e.../127.0.0.1\t\t\n"
+        "b.service\t9f8e7d6c...\t\t\tdead\n",
+    )
+    ok(
+        fleet("list-units", "--fields=unit,load,active,sub", "--no-legend"),
+        "a.service\t\t\t\nb.service\tloaded\t\tdead\n",
+    )
+
+
 def test_list_formats(fleet):
     fleetfake.register_machine(fleet.url, MID2, "10.0.0.2", {"zone": "b", "disk": "ssd"})
     fleetfake.register_machine(fleet.url, MID, "", {})
@@ -279,7 +297,8 @@ def test_list_formats(fleet):
         f"{MID}\t-\t\t-\n{MID2}\t10.0.0.2\tdisk=ssd,zone=b\n",
     )
     ok(fleet("list-machines", "--fields=ip", "--no-legend"), "-\n10.0.0.2\n")
-    # list-units: sorted by unit then machine; hash 7 wide; missing values '-'
+    # list-units: sorted by unit then machine; hash 7 wide; a missing machine or hash is '-',
+    # an empty load, active or sub an empty cell (observed with the real 0.8.1)
     fleetfake.set_unit_state(
         fleet.url, "b.service", MID2, "loaded", "active", "running", hash_hex=HELLO_HASH
     )
@@ -287,7 +306,7 @@ def test_list_formats(fleet):
     fleetfake.set_unit_state(fleet.url, "a.service", MID, "", "", "")
     ok(
         fleet("list-units", "--fields=unit,machine,load,hash", "--no-legend"),
-        "a.service\t2c1f1a0e...\t\t-\t-\n"
+        "a.service\t2c1f1a0e...\t\t\t-\n"
         "a.service\t9f8e7d6c.../10.0.0.2\tloaded\t-\n"
         "b.service\t9f8e7d6c.../10.0.0.2\tloaded\t9d0ffa4\n",
     )

@@ -39,11 +39,6 @@ def state_change(
     return command(name, [flag], units)
 
 
-def listing(name: str) -> list[str]:
-    """The list commands, always full IDs and hashes; kshell shortens them itself."""
-    return [name, "--full"]
-
-
 def journal(unit: str, lines: int | None = None, follow: bool = False) -> list[str]:
     flags = []
     if lines is not None:

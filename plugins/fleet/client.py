@@ -100,6 +100,8 @@ def interactive(session, args: Sequence[str]) -> int:
 def listing(
     session, name: str, *, quiet: bool = False, timeout: float | None = -1, announce: bool = True
 ) -> Result:
+    """A list command with its legend (the columns are cut at the header's column starts)
+    and ``--full`` (whole IDs and hashes; kshell shortens them itself)."""
     return run(
         session, [name, "--full"], quiet=quiet, show_stdout=False, timeout=timeout,
         announce=announce,
@@ -114,12 +116,3 @@ def unit_files(session, *, timeout: float | None = -1) -> list[tables.UnitFile] 
 
 def unit_states(session, *, timeout: float | None = -1) -> Result:
     return listing(session, "list-units", quiet=True, timeout=timeout)
-
-
-def fail_listing(session, res: Result) -> int:
-    """Report a failed quiet listing: one line for an unreachable etcd, else its messages."""
-    if res.err.unreachable:
-        raise CommandError(unreachable_message(session, res.err), res.status or 1)
-    for line in res.err.messages:
-        session.warn(line)
-    return res.status or 1

@@ -35,6 +35,10 @@ def _completer(name: str):
 # -- arguments --
 
 
+MAX_WAIT = 86400.0
+"""A day: longer bounded waits are a typo (``1e999`` would overflow every clock)."""
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -42,6 +46,8 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from e
     if not value > 0:
         raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    if not value <= MAX_WAIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_WAIT:g} seconds (a day)")
     return value
 
 

@@ -89,7 +89,7 @@ def state_change(name: str):
     def handler(session, args) -> int:
         wanted = argv.DESIRED[name]
         budget = 0.0 if args.no_block else args.timeout
-        units = ", ".join(tables.unit_name(u) for u in dict.fromkeys(args.units))
+        units = ", ".join(tables.shown(tables.unit_name(u)) for u in dict.fromkeys(args.units))
         waiting = f"fleet {name}: waiting up to {budget:g}s for {units} to be {wanted}"
         with session.progress(waiting) if budget else contextlib.nullcontext():
             res = client.run(
@@ -119,14 +119,14 @@ def state_change(name: str):
             f = by_name.get(unit)
             if f is None:
                 if name in ("stop", "unload"):
-                    report.append(f"{unit}: not in the registry; nothing to {name}")
+                    report.append(f"{tables.shown(unit)}: not in the registry; nothing to {name}")
                 continue  # start/load: fleetctl said why it could not create it
             if f.is_global or f.state == wanted:
                 continue
             failed = True
             if f.desired != wanted and res.status != 0 and res.err.messages:
                 continue  # fleetctl refused it and said why (e.g. stop of an inactive unit)
-            line = f"{unit}: desired {f.desired or '-'}, current {f.state or '-'}"
+            line = f"{tables.shown(unit)}: desired {f.desired or '-'}, current {f.state or '-'}"
             if f.desired == wanted:
                 line += f" (no agent reported {wanted} within {args.timeout:g}s)"
             report.append(line)
@@ -146,7 +146,7 @@ def state_change(name: str):
 
 
 def cat(session, args) -> int:
-    return client.run(session, ["cat", args.unit]).status
+    return client.run(session, argv.command("cat", (), [args.unit])).status
 
 
 def status(session, args) -> int:
@@ -240,19 +240,22 @@ def _pending(wanted: list[str], rows: list[tables.UnitState], state: str) -> dic
 def wait_units(session, args) -> int:
     wanted = list(dict.fromkeys(tables.unit_name(u) for u in args.units))
     if session.dry_run:
-        session.echo(f"+ wait for {', '.join(wanted)} to be {args.state}")
+        names = ", ".join(tables.shown(u) for u in wanted)
+        session.echo(f"+ wait for {names} to be {tables.shown(args.state)}")
         return 0
-    waiting = f"fleet wait: {', '.join(wanted)} to be {args.state} (up to {args.timeout:g}s)"
+    names = ", ".join(tables.shown(u) for u in wanted)
+    waiting = f"fleet wait: {names} to be {tables.shown(args.state)} (up to {args.timeout:g}s)"
     with session.progress(waiting):
         pending, rows, last_error = _poll_states(session, args, wanted)
     if not pending:
         for unit in wanted:
             n = sum(1 for r in rows if r.unit == unit)
-            session.echo(f"{unit}: {args.state} on {n} machine{'s' if n != 1 else ''}")
+            where = f"on {n} machine{'s' if n != 1 else ''}"
+            session.echo(f"{tables.shown(unit)}: {tables.shown(args.state)} {where}")
         return 0
     if last_error is not None and last_error.err.unreachable:
         raise CommandError(client.unreachable_message(session, last_error.err), 1)
-    why = "; ".join(f"{u} ({reason})" for u, reason in pending.items())
+    why = "; ".join(f"{tables.shown(u)} ({reason})" for u, reason in pending.items())
     raise CommandError(f"not {args.state} after {args.timeout:g}s: {why}", 1)
 
 

@@ -65,6 +65,8 @@ def seconds(value: str) -> str:
         raise ValueError("a number of seconds, e.g. 3 or 0.5") from e
     if not number > 0:
         raise ValueError("must be more than 0")
+    if not number <= 86400:  # also refuses inf: fleetctl and the wait would never end
+        raise ValueError("must be at most 86400 (a day)")
     return value.strip()
 
 
@@ -149,7 +151,7 @@ def request_timeout(context) -> float:
         value = float(context.get("fleet.request-timeout") or DEFAULT_REQUEST_TIMEOUT)
     except ValueError:
         value = float(DEFAULT_REQUEST_TIMEOUT)
-    return value if value > 0 else float(DEFAULT_REQUEST_TIMEOUT)
+    return value if 0 < value <= 86400 else float(DEFAULT_REQUEST_TIMEOUT)
 
 
 def global_flags(context) -> list[str]:

@@ -1,9 +1,14 @@
 """fleetctl 0.8.1's TAB-padded tables, parsed into records.
 
-fleetctl writes its lists with Go's ``text/tabwriter`` using TAB as the padding
-character: columns are separated by one or more TABs and cells never contain one.
-Headers are the ``--fields`` names uppercased (``MACHINE IP METADATA``, ``UNIT
-MACHINE ACTIVE SUB``, ``UNIT HASH DSTATE STATE TARGET``); ``-`` is a missing value.
+fleetctl writes its lists with Go's ``text/tabwriter`` (tab width 8, padding 1, TAB as
+the padding character): once TABs are expanded every column starts at the same
+multiple of 8 on every line. Cells can be empty (a unit state with no active or sub
+state is an empty cell, not ``-``), and an empty cell is just one more TAB, so splitting
+on runs of TABs would shift the later cells left. Rows are therefore cut at the column
+starts of the header line, which kshell always asks for (it never passes
+``--no-legend``). Headers are the ``--fields`` names uppercased (``MACHINE IP
+METADATA``, ``UNIT MACHINE ACTIVE SUB``, ``UNIT HASH DSTATE STATE TARGET``); fleetctl
+prints ``-`` for a missing machine, IP, metadata, hash, state or target.
 """
 
 from __future__ import annotations
@@ -11,41 +16,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_TABS = re.compile(r"\t+")
-
-MACHINE_FIELDS = ("machine", "ip", "metadata")
-UNIT_FIELDS = ("unit", "machine", "active", "sub")
-UNIT_FILE_FIELDS = ("unit", "hash", "dstate", "state", "target")
+_HEADER_CELL = re.compile(r"\S+")
 
 UNIT_SUFFIXES = ("service", "socket", "timer", "path", "device", "mount", "automount")
 
 
-def split_row(line: str) -> list[str]:
-    """One table line split on runs of TABs."""
-    return _TABS.split(line.rstrip("\r\n"))
+def columns(header: str) -> list[tuple[str, int]]:
+    """Each header cell, lower-cased, with the position where its column starts."""
+    expanded = header.rstrip("\r\n").expandtabs(8)
+    return [(m.group().lower(), m.start()) for m in _HEADER_CELL.finditer(expanded)]
 
 
-def parse_table(text: str, fields: tuple[str, ...] | None = None) -> list[dict[str, str]]:
-    """Rows as dicts keyed by lower-cased header names.
+def cut_row(line: str, starts: list[int]) -> list[str]:
+    """One row cut at the columns' start positions; an empty cell is ``""``."""
+    expanded = line.rstrip("\r\n").expandtabs(8)
+    ends = [*starts[1:], None]
+    return [expanded[a:b].strip() for a, b in zip(starts, ends)]
 
-    With ``fields`` the text has no header line (``--no-legend``); otherwise the
-    first non-empty line is the header.
-    """
-    lines = [line for line in text.splitlines() if line.strip()]
-    if fields is None:
-        if not lines:
-            return []
-        fields = tuple(cell.strip().lower() for cell in split_row(lines[0]))
-        lines = lines[1:]
-    rows = []
-    for line in lines:
-        cells = split_row(line)
-        if len(cells) < len(fields):
-            cells += ["-"] * (len(fields) - len(cells))
-        elif len(cells) > len(fields):  # should not happen; keep the tail in the last cell
-            cells = cells[: len(fields) - 1] + [" ".join(cells[len(fields) - 1 :])]
-        rows.append({k: v.strip() for k, v in zip(fields, cells)})
-    return rows
+
+def parse_table(text: str) -> list[dict[str, str]]:
+    """Rows as dicts keyed by the lower-cased header names (the first non-empty line)."""
+    # Only "\n" ends a line: str.splitlines would also cut at \x85, \x1c … inside a cell.
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not lines:
+        return []
+    cols = columns(lines[0])
+    names = [name for name, _ in cols]
+    starts = [start for _, start in cols]
+    return [dict(zip(names, cut_row(line, starts))) for line in lines[1:]]
 
 
 def _value(cell: str | None) -> str | None:
@@ -176,8 +174,8 @@ class UnitFile:
         )
 
 
-def machines(text: str, legend: bool = True) -> list[Machine]:
-    rows = parse_table(text, None if legend else MACHINE_FIELDS)
+def machines(text: str) -> list[Machine]:
+    rows = parse_table(text)
     return [
         Machine(r["machine"], _value(r.get("ip")), parse_metadata(r.get("metadata")))
         for r in rows
@@ -185,17 +183,17 @@ def machines(text: str, legend: bool = True) -> list[Machine]:
     ]
 
 
-def units(text: str, legend: bool = True) -> list[UnitState]:
+def units(text: str) -> list[UnitState]:
     out = []
-    for r in parse_table(text, None if legend else UNIT_FIELDS):
+    for r in parse_table(text):
         machine, ip = split_machine_cell(r.get("machine"))
         out.append(UnitState(r["unit"], machine, ip, _value(r.get("active")), _value(r.get("sub"))))
     return out
 
 
-def unit_files(text: str, legend: bool = True) -> list[UnitFile]:
+def unit_files(text: str) -> list[UnitFile]:
     out = []
-    for r in parse_table(text, None if legend else UNIT_FILE_FIELDS):
+    for r in parse_table(text):
         machine, ip = split_machine_cell(r.get("target") or r.get("tmachine"))
         out.append(
             UnitFile(
@@ -208,6 +206,14 @@ def unit_files(text: str, legend: bool = True) -> list[UnitFile]:
             )
         )
     return out
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown(text: str) -> str:
+    """``text`` for one line of kshell's own output: control characters as escapes."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def unit_name(word: str) -> str:

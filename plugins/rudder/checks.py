@@ -19,10 +19,17 @@ if TYPE_CHECKING:
 _CANDIDATES = ("10.0.0.0/16", "10.244.0.0/16", "172.30.0.0/16", "192.168.128.0/17")
 
 
-def machines(etcd: Etcd) -> dict[str, str | None]:
-    """fleet's machines: ID → public IP (None when unreadable)."""
+def machines_key(session: Session) -> str:
+    """Where fleet registers its machines: under the context's ``fleet.etcd-key-prefix``
+    (fleetctl's ``--etcd-key-prefix``) when it sets one, else fleet's default."""
+    prefix = session.context.get("fleet.etcd-key-prefix") or MACHINES_KEY.rsplit("/", 1)[0]
+    return "/" + prefix.strip("/") + "/machines"
+
+
+def machines(etcd: Etcd, key: str = MACHINES_KEY) -> dict[str, str | None]:
+    """fleet's machines under ``key``: ID → public IP (None when unreadable)."""
     found: dict[str, str | None] = {}
-    for node in etcd.leaves(MACHINES_KEY):
+    for node in etcd.leaves(key):
         parts = node.key.rstrip("/").split("/")
         if parts[-1] == "object" and len(parts) >= 2:
             found[parts[-2]] = netconf.lease_public_ip(node.value)
@@ -59,7 +66,7 @@ def checks(session: Session) -> list[Check]:
             out.append(Check("network config", "ok", f"{cfg.network}, /{cfg.subnet_len} subnets"))
     try:
         leases = read_leases(etcd)
-        hosts = machines(etcd)
+        hosts = machines(etcd, machines_key(session))
     except CommandError as e:
         out.append(Check("leases", "fail", e.message, "`etcd health` tells what is wrong"))
         return out

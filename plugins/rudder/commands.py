@@ -221,8 +221,3 @@ def render_units(session: Session, args: argparse.Namespace) -> int:
     if args.format == "fleet":
         session.echo(f"start them with: fleetctl start {out}/rudder.service {out}/docker.service")
     return 0
-
-
-def _complete_endpoint(session: Session, prefix: str) -> list[str]:
-    current = session.context.get("etcd.endpoint")
-    return [current] if current and current.startswith(prefix) else []
