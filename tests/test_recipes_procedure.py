@@ -1,0 +1,170 @@
+"""The shipped recipes of the Kubernetes and IDCF parts of the procedure, run for real.
+
+- kubernetes-fleet.ksh: against the real test etcd, fleetctl (the stand-in, or the real
+  0.8.1 with $KSHELL_TEST_FLEETCTL), the ``apiserver`` and ``scheduler`` fixtures and the ssh
+  stand-in; tests/fleetagent.py plays fleetd (machines with role=kubernetes, units
+  scheduled and launched when fleetctl asks for it).
+- guestbook.ksh: against the ``apiserver`` fixture (the real v0.3 one with
+  $KSHELL_TEST_APISERVER) and the scheduler.
+- idcf-machines.ksh (the IDCF part of idcf-coreos-cluster.ksh): against the CloudStack
+  stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import STANDINS, real_etcdctl
+from fleetagent import FleetAgent
+from kubefixtures import MINIONS, kubecfg_binary
+from kshell_plugins.kube import tunnel
+from test_recipes_run import FLEETCTL, kshell
+
+RECIPES = Path(__file__).parent.parent / "recipes"
+SSH = str(STANDINS / "ssh")
+UNREACHABLE = "http://127.0.0.1:1"  # kube.master: only the tunnel can answer
+UNITS = ("kube-proxy.service", "kube-kubelet.service", "kube-apiserver.service",
+         "kube-scheduler.service", "kube-controller-manager.service", "kube-register.service")  # fmt: skip
+
+
+def write_config(home: Path, context: dict[str, str]) -> None:
+    cfg = home / "config" / "config.yaml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    binaries = {"fleetctl": FLEETCTL, "etcdctl": real_etcdctl(), "kubecfg": kubecfg_binary()}
+    cfg.write_text(yaml.safe_dump({"contexts": {"default": context}, "binaries": binaries}))
+
+
+def echoed(stderr: str, recipe: Path) -> list[int]:
+    """The line numbers of ``recipe`` that the replay echoed, in order."""
+    return [int(n) for n in re.findall(rf"^{re.escape(str(recipe))}:(\d+): ", stderr, re.M)]
+
+
+def pid_gone(pid: int, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
+                    return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+# -- kubernetes-fleet.ksh ------------------------------------------------------------------
+
+
+def test_kubernetes_fleet_for_real(home, etcd, apiserver, scheduler, tmp_path):
+    recipe = RECIPES / "kubernetes-fleet.ksh"
+    write_config(home, {
+        "etcd.endpoint": etcd.url, "fleet.endpoint": etcd.url, "kube.master": UNREACHABLE,
+        "kube.tunnel.ssh": SSH, "kube.tunnel.remote-port": apiserver.url.rsplit(":", 1)[1],
+    })  # fmt: skip
+    # fleet's machines: the master's public address is loopback (the ssh stand-in's rule);
+    # one per minion the API server knows (its -machines).
+    machines = [(f"{i + 1:x}" * 32, ip if i == 0 else MINIONS[i], {"role": "kubernetes"})
+                for i, ip in enumerate(MINIONS)]  # fmt: skip
+    units = tmp_path / "units"
+    flags = ["--var", f"ETCD={etcd.url}", "--var", f"UNITS={units}",
+             "--var", f"NODES={len(MINIONS)}", "--var", "TIMEOUT=20"]  # fmt: skip
+    with FleetAgent(etcd.url, machines) as agent:
+        r = kshell(home, "run", str(recipe), *flags)
+    out = r.stdout
+    assert r.returncode == 0, (out, r.stderr, agent.errors)
+    assert agent.errors == []
+    # every line ran, in order
+    body = [i + 1 for i, t in enumerate(recipe.read_text().splitlines())
+            if t and not t.startswith(("#", " "))]  # fmt: skip
+    assert echoed(r.stderr, recipe) == [n for n in body if not recipe.read_text().splitlines()
+                                        [n - 1].startswith("set ")]
+    # the units, rendered for the given etcd, started by fleet where their [X-Fleet] says
+    assert sorted(p.name for p in units.iterdir()) == sorted(UNITS)
+    assert f"--etcd_servers={etcd.url}" in (units / "kube-apiserver.service").read_text()
+    master = machines[0][0]
+    placed = {}
+    for unit, machine in agent.started:
+        placed.setdefault(unit, []).append(machine)
+    for unit in ("kube-apiserver.service", "kube-scheduler.service",
+                 "kube-controller-manager.service", "kube-register.service"):  # fmt: skip
+        assert placed[unit] == [master], unit
+    for unit in ("kube-proxy.service", "kube-kubelet.service"):
+        assert sorted(placed[unit]) == sorted(m[0] for m in machines)
+    assert "Triggered global unit kube-proxy.service start" in out
+    assert re.search(r"^Unit kube-apiserver\.service launched", out, re.M), out
+    for unit in UNITS:
+        n = 2 if unit in ("kube-proxy.service", "kube-kubelet.service") else 1
+        assert f"{unit}: active on {n} machine" in out
+    # the tunnel: found from fleet (the apiserver's machine), through the ssh stand-in
+    assert f"the apiserver runs on {machines[0][1]} (fleet)" in out
+    m = re.search(r"tunnel open: http://127\.0\.0\.1:(\d+) .*ssh pid (\d+)\)", out)
+    assert m, out
+    port, pid = int(m.group(1)), int(m.group(2))
+    # the minions and pods, listed through it
+    assert f"{len(MINIONS)} minion(s) registered" in out
+    for minion in MINIONS:
+        assert re.search(rf"^{re.escape(minion)}\s*$", out, re.M), out
+    # kshell run has ended: so has the tunnel
+    assert pid_gone(pid), f"ssh {pid} outlived kshell run"
+    assert not port_open(port)
+    assert tunnel.load("default") is None  # and its record
+
+
+# -- guestbook.ksh ---------------------------------------------------------------------------
+
+
+def test_guestbook_for_real(home, etcd, apiserver, scheduler):
+    recipe = RECIPES / "guestbook.ksh"
+    write_config(home, {
+        "etcd.endpoint": etcd.url, "fleet.endpoint": etcd.url, "kube.master": UNREACHABLE,
+        "kube.tunnel.ssh": SSH, "kube.tunnel.remote-port": apiserver.url.rsplit(":", 1)[1],
+    })  # fmt: skip
+    # No kubelet runs here: the pod gets a minion from the scheduler but stays Waiting, so
+    # the wait for Running fails after TIMEOUT; --keep-going runs the listings after it.
+    r = kshell(home, "run", str(recipe), "--keep-going", "--var", "TIMEOUT=2",
+               "--var", "MASTER_SSH=core@127.0.0.1")  # fmt: skip
+    lines = recipe.read_text().splitlines()
+    wait_line = 1 + next(i for i, t in enumerate(lines) if t.startswith("kube wait pod"))
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert f"kshell run: 1 line failed: {recipe}:{wait_line} `kube wait pod" in r.stderr, r.stderr
+    assert re.search(r"pod redis-master-2 is Waiting on (127\.0\.0\.1|10\.0\.0\.5)\S*, not "
+                     r"Running, after 2s", r.stderr), r.stderr  # fmt: skip
+    # every object of recipes/guestbook/ is in the API server, as its JSON says
+    made = {"pods": [], "services": [], "replicationControllers": []}
+    for path in sorted((RECIPES / "guestbook").glob("*.json")):
+        obj = json.loads(path.read_text())
+        kind = {"Pod": "pods", "Service": "services",
+                "ReplicationController": "replicationControllers"}[obj["kind"]]  # fmt: skip
+        made[kind].append(obj["id"])
+        got = apiserver.get(kind, obj["id"])
+        assert (got.get("labels") or {}) == (obj.get("labels") or {}), path.name
+        if kind == "services":
+            assert got["port"] == obj["port"] and got["selector"] == obj["selector"]
+            assert got.get("containerPort") == obj["containerPort"], path.name
+        if kind == "replicationControllers":
+            assert got["desiredState"]["replicas"] == obj["desiredState"]["replicas"]
+    for kind, ids in made.items():
+        assert set(ids) <= set(apiserver.ids(kind)), kind
+        for ident in ids:  # the listings after the failed wait ran, through the tunnel
+            assert re.search(rf"^{re.escape(ident)}\s", r.stdout, re.M), (ident, r.stdout)
+    assert apiserver.pod_host("redis-master-2") in [f"{m}" for m in MINIONS]
+    assert tunnel.load("default") is None
