@@ -16,8 +16,8 @@
 # Leaves:           what idcf-machines.ksh leaves, the context NAME (default idcf) in use,
 #                   rudder's network in etcd, a lease per node that has booted
 #
-#   kshell run recipes/idcf-coreos-cluster.ksh --var ZONE=tesla --var OFFERING=S4 \
-#       --var DISK_OFFERING=Medium --var SSH_KEY=~/.ssh/deis.pub --var ETCD_IP=10.1.1.245
+#   kshell run recipes/idcf-coreos-cluster.ksh --var ZONE=tesla --var OFFERING=standard.S4 \
+#       --var DISK_OFFERING=100GB --var SSH_KEY=~/.ssh/deis.pub --var ETCD_IP=10.1.1.245
 set BOOT_TIMEOUT=600
 set ETCD=http://${ETCD_IP}:4001
 include idcf-machines.ksh

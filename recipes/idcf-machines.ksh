@@ -6,8 +6,10 @@
 #
 # Variables:
 #   ZONE            IDCF zone name or id (required)
-#   OFFERING        service offering for every VM, e.g. S4 (required)
-#   DISK_OFFERING   disk offering for the root disk an ISO VM needs (required)
+#   OFFERING        service offering for every VM, e.g. standard.S4 (required;
+#                   `idcf offerings` lists them)
+#   DISK_OFFERING   a fixed-size disk offering for the root disk an ISO VM needs
+#                   (required; `idcf disk-offerings` lists them)
 #   SSH_KEY         public key file written into the cloud-configs (required)
 #   ETCD_IP         the etcd VM's address, written into every cloud-config (the seed used
 #                   10.1.1.245) (required)
@@ -21,8 +23,8 @@
 #                   etcd.yml and node.yml in CONFIGS. Three nodes: for more, add
 #                   `idcf deploy` lines like the last one.
 #
-#   kshell run recipes/idcf-machines.ksh --var ZONE=tesla --var OFFERING=S4 \
-#       --var DISK_OFFERING=Medium --var SSH_KEY=~/.ssh/deis.pub --var ETCD_IP=10.1.1.245
+#   kshell run recipes/idcf-machines.ksh --var ZONE=tesla --var OFFERING=standard.S4 \
+#       --var DISK_OFFERING=100GB --var SSH_KEY=~/.ssh/deis.pub --var ETCD_IP=10.1.1.245
 set PREFIX=k8s
 set ISO=coreos-alpha
 set ISO_URL=http://alpha.release.core-os.net/amd64-usr/current/coreos_production_iso_image.iso

@@ -19,19 +19,20 @@ import socket
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import STANDINS, real_etcdctl
 from fleetagent import FleetAgent
-from kubefixtures import MINIONS, kubecfg_binary
 from kshell_plugins.kube import tunnel
+from kubefixtures import MINIONS, kubecfg_binary
 from test_recipes_run import FLEETCTL, kshell
 
 RECIPES = Path(__file__).parent.parent / "recipes"
 SSH = str(STANDINS / "ssh")
 UNREACHABLE = "http://127.0.0.1:1"  # kube.master: only the tunnel can answer
-UNITS = ("kube-proxy.service", "kube-kubelet.service", "kube-apiserver.service",
-         "kube-scheduler.service", "kube-controller-manager.service", "kube-register.service")  # fmt: skip
+MASTER_UNITS = ("kube-apiserver.service", "kube-scheduler.service",
+                "kube-controller-manager.service", "kube-register.service")  # fmt: skip
+GLOBAL_UNITS = ("kube-proxy.service", "kube-kubelet.service")
+UNITS = GLOBAL_UNITS + MASTER_UNITS
 
 
 def write_config(home: Path, context: dict[str, str]) -> None:
@@ -82,8 +83,8 @@ def test_kubernetes_fleet_for_real(home, etcd, apiserver, scheduler, tmp_path):
     })  # fmt: skip
     # fleet's machines: the master's public address is loopback (the ssh stand-in's rule);
     # one per minion the API server knows (its -machines).
-    machines = [(f"{i + 1:x}" * 32, ip if i == 0 else MINIONS[i], {"role": "kubernetes"})
-                for i, ip in enumerate(MINIONS)]  # fmt: skip
+    machines = [(f"{i + 1:x}" * 32, ip, {"role": "kubernetes"}) for i, ip in enumerate(MINIONS)]
+    apiserver.create_pod("hello-pod")  # for `kube pods` to list
     units = tmp_path / "units"
     flags = ["--var", f"ETCD={etcd.url}", "--var", f"UNITS={units}",
              "--var", f"NODES={len(MINIONS)}", "--var", "TIMEOUT=20"]  # fmt: skip
@@ -92,28 +93,25 @@ def test_kubernetes_fleet_for_real(home, etcd, apiserver, scheduler, tmp_path):
     out = r.stdout
     assert r.returncode == 0, (out, r.stderr, agent.errors)
     assert agent.errors == []
-    # every line ran, in order
-    body = [i + 1 for i, t in enumerate(recipe.read_text().splitlines())
-            if t and not t.startswith(("#", " "))]  # fmt: skip
-    assert echoed(r.stderr, recipe) == [n for n in body if not recipe.read_text().splitlines()
-                                        [n - 1].startswith("set ")]
+    # every command line ran, in order
+    text = recipe.read_text().splitlines()
+    commands = [i + 1 for i, t in enumerate(text) if t and not t.startswith(("#", " ", "set "))]
+    assert echoed(r.stderr, recipe) == commands
     # the units, rendered for the given etcd, started by fleet where their [X-Fleet] says
     assert sorted(p.name for p in units.iterdir()) == sorted(UNITS)
     assert f"--etcd_servers={etcd.url}" in (units / "kube-apiserver.service").read_text()
-    master = machines[0][0]
-    placed = {}
+    placed: dict[str, list[str]] = {}
     for unit, machine in agent.started:
         placed.setdefault(unit, []).append(machine)
-    for unit in ("kube-apiserver.service", "kube-scheduler.service",
-                 "kube-controller-manager.service", "kube-register.service"):  # fmt: skip
-        assert placed[unit] == [master], unit
-    for unit in ("kube-proxy.service", "kube-kubelet.service"):
-        assert sorted(placed[unit]) == sorted(m[0] for m in machines)
-    assert "Triggered global unit kube-proxy.service start" in out
-    assert re.search(r"^Unit kube-apiserver\.service launched", out, re.M), out
-    for unit in UNITS:
-        n = 2 if unit in ("kube-proxy.service", "kube-kubelet.service") else 1
-        assert f"{unit}: active on {n} machine" in out
+    for unit in MASTER_UNITS:  # the apiserver's machine, the others beside it (MachineOf)
+        assert placed[unit] == [machines[0][0]], unit
+    for unit in GLOBAL_UNITS:
+        assert sorted(placed[unit]) == [m[0] for m in machines], unit
+        assert f"Triggered global unit {unit} start" in out
+        assert f"{unit}: active on {len(machines)} machines" in out
+    for unit in MASTER_UNITS:
+        assert re.search(rf"^Unit {re.escape(unit)} launched", out, re.M), out
+        assert f"{unit}: active on 1 machine" in out
     # the tunnel: found from fleet (the apiserver's machine), through the ssh stand-in
     assert f"the apiserver runs on {machines[0][1]} (fleet)" in out
     m = re.search(r"tunnel open: http://127\.0\.0\.1:(\d+) .*ssh pid (\d+)\)", out)
@@ -123,6 +121,7 @@ def test_kubernetes_fleet_for_real(home, etcd, apiserver, scheduler, tmp_path):
     assert f"{len(MINIONS)} minion(s) registered" in out
     for minion in MINIONS:
         assert re.search(rf"^{re.escape(minion)}\s*$", out, re.M), out
+    assert re.search(r"^hello-pod\s+busybox\s", out, re.M), out
     # kshell run has ended: so has the tunnel
     assert pid_gone(pid), f"ssh {pid} outlived kshell run"
     assert not port_open(port)
@@ -168,3 +167,77 @@ def test_guestbook_for_real(home, etcd, apiserver, scheduler):
             assert re.search(rf"^{re.escape(ident)}\s", r.stdout, re.M), (ident, r.stdout)
     assert apiserver.pod_host("redis-master-2") in [f"{m}" for m in MINIONS]
     assert tunnel.load("default") is None
+
+
+# -- idcf-machines.ksh (the IDCF part of idcf-coreos-cluster.ksh) ---------------------------
+
+
+def run_on_cloudstack(home, tmp_path, recipe: Path, *more: str):
+    """``kshell run recipe`` against a fresh CloudStack stand-in; (result, the stand-in)."""
+    import base64
+
+    from cloudstackfake import API_KEY, SECRET_KEY, CloudStackFake
+
+    key = tmp_path / "op.pub"
+    key.write_text("ssh-rsa " + base64.b64encode(b"\0\0\0\x07ssh-rsa kshell").decode() + " op\n")
+    env = {"IDCF_COMPUTE_API_KEY": API_KEY, "IDCF_COMPUTE_SECRET_KEY": SECRET_KEY,
+           "KSHELL_IDCF_POLL_INTERVAL": "0", "HOME": str(tmp_path)}  # fmt: skip
+    flags = [f"--var={k}={v}" for k, v in {
+        "ZONE": "tesla", "OFFERING": "standard.S4", "DISK_OFFERING": "100GB",
+        "SSH_KEY": str(key), "ETCD_IP": "10.1.1.245", "CONFIGS": str(tmp_path / "configs"),
+        "ISO_URL": ISO_URL,
+    }.items()]  # fmt: skip
+    fake = CloudStackFake().start()
+    try:
+        env["IDCF_COMPUTE_HOST"] = fake.url
+        r = kshell(home, "run", str(recipe), *flags, *more, env=env)
+    finally:
+        fake.stop()
+    assert API_KEY not in r.stdout + r.stderr and SECRET_KEY not in r.stdout + r.stderr
+    return r, fake
+
+
+ISO_URL = "http://127.0.0.1:9/coreos_production_iso_image.iso"  # only the cloud fetches it
+MACHINES = ["k8s-etcd", "k8s-node1", "k8s-node2", "k8s-node3"]
+
+
+def test_idcf_machines_for_real(home, tmp_path):
+    r, fake = run_on_cloudstack(home, tmp_path, RECIPES / "idcf-machines.ksh")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    configs = tmp_path / "configs"
+    # the ISO, registered in the zone from the URL, waited for until ready
+    (iso,) = [i for i in fake.isos if i["name"] == "coreos-alpha"]
+    assert iso["url"] == ISO_URL and iso["zonename"] == "tesla" and iso["isready"]
+    # the cloud-configs: etcd on its fixed address, the nodes pointed at it
+    etcd_yml, node_yml = (configs / "etcd.yml").read_text(), (configs / "node.yml").read_text()
+    assert etcd_yml.startswith("#cloud-config") and "addr: 10.1.1.245:4001" in etcd_yml
+    assert "http://10.1.1.245:4001" in node_yml and "role=kubernetes" in node_yml
+    assert "ssh-rsa " in etcd_yml and "ssh-rsa " in node_yml
+    # the VMs: etcd first, then three nodes, each from the ISO with its cloud-config, Running
+    assert [v["name"] for v in fake.vms] == MACHINES
+    for vm in fake.vms:
+        assert vm["state"] == "Running" and vm["isoid"] == iso["id"], vm["name"]
+        assert vm["serviceofferingname"] == "standard.S4" and vm["zonename"] == "tesla"
+        want = etcd_yml if vm["name"] == "k8s-etcd" else node_yml
+        # (newlines added by the plugin so the Base64 needs no `=` padding)
+        assert fake.userdata[vm["id"]].rstrip("\n") == want.rstrip("\n"), vm["name"]
+    seen = fake.commands_seen()
+    assert seen.index("registerIso") < seen.index("deployVirtualMachine")
+    for name in MACHINES:
+        assert re.search(rf"^{name}\s", r.stdout, re.M), r.stdout  # `idcf vms` lists it
+
+
+def test_idcf_coreos_cluster_for_real_until_the_machines_boot(home, tmp_path):
+    """The whole recipe: the machines, the context, then the wait for etcd, which no VM here
+    can answer (a closed loopback port stands for the etcd VM): it fails, says how to resume."""
+    recipe = RECIPES / "idcf-coreos-cluster.ksh"
+    r, fake = run_on_cloudstack(
+        home, tmp_path, recipe, "--var=ETCD=http://127.0.0.1:1", "--var=BOOT_TIMEOUT=1"
+    )
+    assert r.returncode == 124, (r.stdout, r.stderr)
+    assert [v["name"] for v in fake.vms] == MACHINES
+    lines = recipe.read_text().splitlines()
+    at = 1 + next(i for i, t in enumerate(lines) if t.startswith("wait ") and "etcd health" in t)
+    assert f"{recipe}:{at}: `wait" in r.stderr and f"{recipe} --from {at}" in r.stderr, r.stderr
+    config = yaml.safe_load((home / "config" / "config.yaml").read_text())
+    assert config["contexts"]["idcf"]["etcd.endpoint"] == "http://127.0.0.1:1"
