@@ -23,7 +23,7 @@ import yaml
 from conftest import STANDINS, real_etcdctl
 from fleetagent import FleetAgent
 from kshell_plugins.kube import tunnel
-from kubefixtures import MINIONS, kubecfg_binary
+from kubefixtures import MINIONS, KubeShell, kubecfg_binary
 from test_recipes_run import FLEETCTL, kshell
 
 RECIPES = Path(__file__).parent.parent / "recipes"
@@ -167,6 +167,23 @@ def test_guestbook_for_real(home, etcd, apiserver, scheduler):
             assert re.search(rf"^{re.escape(ident)}\s", r.stdout, re.M), (ident, r.stdout)
     assert apiserver.pod_host("redis-master-2") in [f"{m}" for m in MINIONS]
     assert tunnel.load("default") is None
+
+
+def test_at_the_prompt_the_recipes_tunnel_stays_for_the_session(home, etcd, apiserver, scheduler):
+    context = {"kube.master": UNREACHABLE, "kube.tunnel.ssh": SSH,
+               "kube.tunnel.remote-port": apiserver.url.rsplit(":", 1)[1]}  # fmt: skip
+    sh = KubeShell(home, context)
+    try:
+        status, _, err = sh.run(f"run {RECIPES / 'guestbook.ksh'} --keep-going --var TIMEOUT=1 "
+                                "--var MASTER_SSH=core@127.0.0.1")  # fmt: skip
+        assert status == 1 and "1 line failed" in err, err  # the wait for Running, as above
+        rec = tunnel.load("default")
+        assert rec is not None and tunnel.alive(rec)
+        status, out, _ = sh.run("kube services")  # later commands use it
+        assert status == 0 and re.search(r"^frontend\s", out, re.M), out
+    finally:
+        sh.session.close()  # kshell exits
+    assert pid_gone(rec.pid) and tunnel.load("default") is None
 
 
 # -- idcf-machines.ksh (the IDCF part of idcf-coreos-cluster.ksh) ---------------------------
