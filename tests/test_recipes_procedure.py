@@ -198,7 +198,8 @@ def run_on_cloudstack(home, tmp_path, recipe: Path, *more: str):
     key = tmp_path / "op.pub"
     key.write_text("ssh-rsa " + base64.b64encode(b"\0\0\0\x07ssh-rsa kshell").decode() + " op\n")
     env = {"IDCF_COMPUTE_API_KEY": API_KEY, "IDCF_COMPUTE_SECRET_KEY": SECRET_KEY,
-           "KSHELL_IDCF_POLL_INTERVAL": "0", "HOME": str(tmp_path)}  # fmt: skip
+           "KSHELL_IDCF_POLL_INTERVAL": "0", "HOME": str(tmp_path),
+           "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"}  # fmt: skip
     flags = [f"--var={k}={v}" for k, v in {
         "ZONE": "tesla", "OFFERING": "standard.S4", "DISK_OFFERING": "100GB",
         "SSH_KEY": str(key), "ETCD_IP": "10.1.1.245", "CONFIGS": str(tmp_path / "configs"),
