@@ -1,52 +1,30 @@
-# idcf-coreos-cluster.ksh: the seed's cluster on IDCF Cloud: a CoreOS ISO, an etcd VM
-# with a fixed address, then three Kubernetes nodes (fleet role=kubernetes, rudder,
-# docker on the rudder subnet), each deployed and waited for; the context, rudder's
-# network (rudder-network.ksh) and the nodes' leases on the way.
+# idcf-coreos-cluster.ksh: the seed's cluster on IDCF Cloud: the machines
+# (idcf-machines.ksh: ISO, cloud-configs, an etcd VM, three nodes), then, once they boot,
+# the context (seed-context.ksh), rudder's network (rudder-network.ksh) and the nodes'
+# leases. The nodes boot while etcd has no network config yet: rudder retries until
+# rudder-network.ksh writes it.
 #
 # Variables:
-#   ZONE            IDCF zone name or id (required)
-#   OFFERING        service offering for every VM, e.g. S4 (required)
-#   DISK_OFFERING   disk offering for the root disk an ISO VM needs (required)
-#   SSH_KEY         public key file written into the cloud-configs (required)
-#   ETCD_IP         the etcd VM's address, written into every cloud-config and the
-#                   context (the seed used 10.1.1.245) (required)
+#   ZONE, OFFERING, DISK_OFFERING, SSH_KEY, ETCD_IP, PREFIX, ISO, ISO_URL, CONFIGS
+#                   passed on to idcf-machines.ksh (the first five required)
 #   ETCD            the etcd URL for the nodes and the context (default http://ETCD_IP:4001)
-#   PREFIX          VM name prefix (default k8s: k8s-etcd, k8s-node1 … k8s-node3)
-#   ISO             the name the ISO is registered under (default coreos-alpha)
-#   ISO_URL         the CoreOS ISO (default: the alpha channel's, CoreOS 444 in the seed)
-#   CONFIGS         where the cloud-configs are written (default ./cloud-configs)
-#   BOOT_TIMEOUT    seconds to wait for etcd and for the first lease (default 600)
-#   NETWORK, NAME   passed on to rudder-network.ksh and seed-context.ksh
-# Needs:            the context's IDCF region and API keys (see `context`)
-# Leaves:           the ISO registered, four running VMs, the cloud-configs in CONFIGS,
-#                   the context NAME (default idcf) in use, rudder's network in etcd.
-#                   Three nodes: for more, add `idcf deploy` lines like the last one.
+#   BOOT_TIMEOUT    seconds to wait for etcd to answer and for the first lease (default 600)
+#   NETWORK, NAME, MASTER   passed on to rudder-network.ksh and seed-context.ksh
+# Needs:            the context's IDCF region and API keys (see `context`); etcd at ETCD
+#                   reachable from here once the etcd VM has booted (a VPN, or run kshell
+#                   inside the network)
+# Leaves:           what idcf-machines.ksh leaves, the context NAME (default idcf) in use,
+#                   rudder's network in etcd, a lease per node that has booted
 #
-#   kshell run recipes/idcf-coreos-cluster.ksh --var ZONE=tesla --var OFFERING=S4 \
-#       --var DISK_OFFERING=Medium --var SSH_KEY=~/.ssh/deis.pub --var ETCD_IP=10.1.1.245
-set PREFIX=k8s
-set ISO=coreos-alpha
-set ISO_URL=http://alpha.release.core-os.net/amd64-usr/current/coreos_production_iso_image.iso
-set CONFIGS=cloud-configs
+#   kshell run recipes/idcf-coreos-cluster.ksh --var ZONE=tesla --var OFFERING=standard.S4 \
+#       --var DISK_OFFERING=100GB --var SSH_KEY=~/.ssh/deis.pub --var ETCD_IP=10.1.1.245
 set BOOT_TIMEOUT=600
 set ETCD=http://${ETCD_IP}:4001
-idcf iso register ${ISO} ${ISO_URL} --zone ${ZONE}
-idcf cloud-config etcd --ip ${ETCD_IP} --ssh-key ${SSH_KEY} --out ${CONFIGS}/etcd.yml
-idcf cloud-config node --etcd ${ETCD} --ssh-key ${SSH_KEY} --out ${CONFIGS}/node.yml
-# etcd first: the nodes' fleet and rudder need it
-idcf deploy ${PREFIX}-etcd --iso ${ISO} --offering ${OFFERING} \
-    --disk-offering ${DISK_OFFERING} --zone ${ZONE} --userdata ${CONFIGS}/etcd.yml
+include idcf-machines.ksh
 include seed-context.ksh
 wait --timeout ${BOOT_TIMEOUT} --interval 10 etcd health
 include rudder-network.ksh
-idcf deploy ${PREFIX}-node1 --iso ${ISO} --offering ${OFFERING} \
-    --disk-offering ${DISK_OFFERING} --zone ${ZONE} --userdata ${CONFIGS}/node.yml
-idcf deploy ${PREFIX}-node2 --iso ${ISO} --offering ${OFFERING} \
-    --disk-offering ${DISK_OFFERING} --zone ${ZONE} --userdata ${CONFIGS}/node.yml
-idcf deploy ${PREFIX}-node3 --iso ${ISO} --offering ${OFFERING} \
-    --disk-offering ${DISK_OFFERING} --zone ${ZONE} --userdata ${CONFIGS}/node.yml
 # a node's rudder takes its lease once it has booted
 wait --timeout ${BOOT_TIMEOUT} --interval 10 etcd ls /coreos.com/network/subnets
-idcf vms
 fleet machines
 rudder subnets

@@ -7,29 +7,35 @@
 #   ETCD         the etcd URL the nodes use, e.g. http://10.1.1.245:4001 (required)
 #   UNITS        where the rendered units are written (default ./kubernetes-units)
 #   NODES        how many minions to wait for (default 3, the seed's)
-#   MASTER_SSH   USER@HOST of the master for the tunnel (default: the context's
-#                tunnel setting), e.g. core@10.1.0.77
-#   TIMEOUT      seconds to wait for the units and for the minions (default 300)
+#   MASTER_SSH   USER@HOST[:PORT] of the master for the tunnel, e.g. core@10.1.0.77
+#                (default: the context's kube.tunnel.host, else core@ the address fleet
+#                shows for the machine running kube-apiserver.service)
+#   TIMEOUT      seconds to wait for each start, for the units to be active and for the
+#                minions (default 300)
 # Needs:         the machines up in fleet with role=kubernetes (idcf-coreos-cluster.ksh),
-#                the context's fleet endpoint (seed-context.ksh), ssh to the master
-# Leaves:        the unit files in UNITS, the six units running in fleet, an SSH tunnel
-#                to the API server (`kube tunnel close` ends it)
+#                the context's fleet endpoint (seed-context.ksh), ssh to the master with a
+#                key (no password prompt); the tunnel's local end is the context's
+#                kube.tunnel.local-port, or a free port
+# Leaves:        the unit files in UNITS, the six units running in fleet. The tunnel
+#                closes when the run ends (at the prompt, `run` keeps it open for the
+#                session until `kube tunnel close`); guestbook.ksh opens its own.
 #
 #   kshell run recipes/kubernetes-fleet.ksh --var ETCD=http://10.1.1.245:4001 \
 #       --var MASTER_SSH=core@10.1.0.77
 set UNITS=kubernetes-units
+set NODES=3
 set TIMEOUT=300
 kube units render --etcd ${ETCD} --out ${UNITS}
 # global units: one per machine with role=kubernetes
-fleet start ${UNITS}/kube-proxy.service ${UNITS}/kube-kubelet.service
-fleet start ${UNITS}/kube-apiserver.service
-fleet start ${UNITS}/kube-scheduler.service
-fleet start ${UNITS}/kube-controller-manager.service
-fleet start ${UNITS}/kube-register.service
+fleet start ${UNITS}/kube-proxy.service ${UNITS}/kube-kubelet.service --timeout ${TIMEOUT}
+fleet start ${UNITS}/kube-apiserver.service --timeout ${TIMEOUT}
+fleet start ${UNITS}/kube-scheduler.service --timeout ${TIMEOUT}
+fleet start ${UNITS}/kube-controller-manager.service --timeout ${TIMEOUT}
+fleet start ${UNITS}/kube-register.service --timeout ${TIMEOUT}
 fleet wait kube-apiserver.service kube-scheduler.service kube-controller-manager.service \
     kube-register.service kube-proxy.service kube-kubelet.service \
     --state active --timeout ${TIMEOUT}
 kube tunnel open ${MASTER_SSH:-}
-kube wait minions ${NODES:-3} --timeout ${TIMEOUT}
+kube wait minions ${NODES} --timeout ${TIMEOUT}
 kube minions
 kube pods

@@ -4,7 +4,8 @@
 # Variables:
 #   ETCD     the etcd client URL, e.g. http://10.1.1.245:4001 (required)
 #   MASTER   the Kubernetes API server as seen from here (default http://127.0.0.1:8080,
-#            the local end of `kube tunnel open`)
+#            where the seed's tunnel ended; while `kube tunnel open` holds a tunnel, its
+#            local end is the master instead)
 #   NAME     the context's name (default idcf)
 # Needs:     nothing (no cluster is contacted)
 # Leaves:    the context NAME in kshell's config, and in use; fails if NAME exists

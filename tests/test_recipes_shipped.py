@@ -25,7 +25,7 @@ def test_the_procedure_ships_as_recipes():
     names = {p.name for p in SHIPPED}
     assert {
         "seed-context.ksh", "rudder-network.ksh", "kubernetes-fleet.ksh",
-        "idcf-coreos-cluster.ksh", "guestbook.ksh",
+        "idcf-coreos-cluster.ksh", "idcf-machines.ksh", "guestbook.ksh",
     } <= names  # fmt: skip
 
 
@@ -111,3 +111,40 @@ def test_rudder_network_for_real(home, etcd):
     assert f"{recipe}:{set_line}: `rudder config set --network 10.99.0.0/16` failed" in r.stderr
     assert json.loads(value_of(etcd.url, "/coreos.com/network/config")) == config
 
+
+
+def _readme_runs() -> list[str]:
+    """The ``kshell run recipes/…`` commands of README.md's Recipes section, joined."""
+    readme = (RECIPES.parent / "README.md").read_text()
+    section = readme.split("\n## Recipes\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    return [" ".join(line.split()) for line in block.splitlines() if line.startswith("kshell run")]
+
+
+def test_readme_shows_the_procedure_as_the_recipes_say_to_run_them():
+    runs = _readme_runs()
+    assert [r.split()[2] for r in runs] == [
+        "recipes/idcf-coreos-cluster.ksh", "recipes/kubernetes-fleet.ksh", "recipes/guestbook.ksh",
+    ]  # fmt: skip
+    for run in runs:
+        recipe = RECIPES.parent / run.split()[2]
+        header = "".join(
+            line.lstrip("#") for line in recipe.read_text().splitlines() if line.startswith("#")
+        ).replace("\\", " ")
+        assert run in " ".join(header.split()), f"{recipe.name}'s header shows another command"
+
+
+def test_the_readme_commands_pass_a_dry_run(home, etcd, tmp_path):
+    write_config(home, etcd.url)
+    op = tmp_path / "op"  # HOME and the working directory
+    (op / ".ssh").mkdir(parents=True)
+    (op / ".ssh" / "deis.pub").write_text("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 op\n")
+    key = "A" * 86
+    env = {"HOME": str(op), "IDCF_COMPUTE_HOST": "http://127.0.0.1:9/client/api",
+           "IDCF_COMPUTE_API_KEY": key, "IDCF_COMPUTE_SECRET_KEY": key}  # fmt: skip
+    for run in _readme_runs():
+        argv = [w.replace("~", str(op)) for w in run.split()[1:]]
+        argv[1] = str(RECIPES.parent / argv[1])
+        r = kshell(home, *argv, "--dry-run", "--quiet", env=env, cwd=op)
+        assert r.returncode == 0, (run, r.stdout, r.stderr)
+    assert keys(etcd.url) == [] and [p.name for p in op.iterdir()] == [".ssh"]
