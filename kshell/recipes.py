@@ -248,7 +248,10 @@ def _read(
             break
         m = _SET.match(line)
         if m:
-            value, missing = expand(m.group(2).strip(), variables, builtin)
+            from kshell.dispatch import strip_comments
+
+            # `set X=v  # why`: a comment as on any line (`#` at the start of a word).
+            value, missing = expand(strip_comments(m.group(2)).strip(), variables, builtin)
             for name in missing:
                 problem(f"${{{name}}} is not set; pass --var {name}=VALUE or set it")
             variables.setdefault(m.group(1), value)
@@ -272,10 +275,10 @@ def _read(
 
 
 def _include(table, path, parent, line, variables, out, chain, seen, resolved, problem) -> None:
-    import shlex
+    from kshell.dispatch import split
 
     try:
-        target = shlex.split(line[len("include") :], comments=True)
+        target = split(line[len("include") :])
     except ValueError as e:
         problem(f"bad include: {e}")
         return

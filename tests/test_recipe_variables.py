@@ -49,3 +49,20 @@ def test_an_unset_variable_stops_the_recipe_before_anything_runs(home, tmp_path)
     assert done.returncode == 2
     assert f"{recipe}:2: ${{NOWHERE}} is not set; pass --var NOWHERE=VALUE or set it" in done.stderr
     assert "first" not in kshell(home, "-c", "context list").stdout
+
+
+def test_set_and_include_take_comments_like_any_line(tmp_path, home):
+    # `#` starts a comment only at the start of a word: on a set line and an include line too
+    (tmp_path / "a#b.ksh").write_text("set INNER=from-include\n")
+    main = tmp_path / "main.ksh"
+    main.write_text(
+        "set X=v1  # the first value\nset Y=abc#def\ninclude a#b.ksh  # a file\n"
+        "help ${X} ${Y} ${INNER}\n"
+    )
+    from kshell.recipes import plan
+    from kshell.session import open_session
+
+    session = open_session(plugins="")
+    got = plan(session.host.commands, main, {})
+    assert got.problems == []
+    assert [step.text for step in got.steps] == ["help v1 abc#def from-include"]
