@@ -46,12 +46,20 @@ WAITS = {
     "fleet status",
     "fleet ssh",
     "wait",  # recipes: polls a condition until its timeout
+    "kube wait minions",  # poll the API server until their --timeout (60 s by default)
+    "kube wait pod",
+    "kube tunnel open",  # runs ssh, then waits for the API through it
+    "idcf iso register",  # poll the cloud's jobs until idcf.timeout
+    "idcf deploy",
     # Raw tools take any words: `etcdctl watch K` and `fleetctl start U` wait forever.
     "etcdctl",
     "fleetctl",
     "kubecfg",
 }
-WRITES = {"rudder units", "history save"}
+WRITES = {
+    "rudder units", "history save", "kube units render", "idcf cloud-config etcd",
+    "idcf cloud-config node",
+}  # fmt: skip
 """Commands that write files where their words say: kept inside the test's directories."""
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
