@@ -389,6 +389,15 @@ def complete_files(prefix: str, suffixes: Sequence[str], meta: str = "file") -> 
     return files(prefix, suffixes, meta)
 
 
+def parse_tabwriter_table(text: str) -> list[dict[str, str]]:
+    """The rows of a table a Go tool wrote with ``text/tabwriter`` (fleetctl's lists, with
+    their header line), as dicts keyed by the lower-cased headers; an empty cell is ``""``.
+    Cells are cut at the header's column starts, so empty cells keep later ones in place."""
+    from kshell.tabwriter import parse_table
+
+    return parse_table(text)
+
+
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Align ``rows`` under ``headers`` in columns two spaces apart."""
     cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in r] for r in rows]
@@ -436,6 +445,7 @@ __all__ = [
     "ToolResult",
     "complete_files",
     "format_table",
+    "parse_tabwriter_table",
     "http_reason",
     "write_atomic",
     "probe_http",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 from kshell_plugins.fleet import argv, messages, settings, tables, version
 
+from kshell import tabwriter
+
 # -- tables (§1.4 and §5.3, TABs as recorded) --------------------------------------
 
 MACHINES = "MACHINE\t\tIP\t\tMETADATA\n2c1f1a0e...\t127.0.0.1\tregion=local\n"
@@ -37,7 +39,7 @@ SEED_MACHINES = (
 
 
 def test_columns_start_where_the_header_cells_start():
-    assert tables.columns("UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET") == [
+    assert tabwriter.columns("UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET") == [
         ("unit", 0),
         ("hash", 16),
         ("dstate", 24),

@@ -22,6 +22,7 @@ from fleetfake import register_machine, set_unit_state
 from kshell_plugins.kube import health, units
 from kubefixtures import kubecfg_binary
 
+from kshell import parse_tabwriter_table
 from kshell.dispatch import execute
 from kshell.host import PluginHost
 from kshell.session import open_session
@@ -133,12 +134,12 @@ def shell(apiserver, etcd, home):
 def test_columns_keep_empty_cells_in_place():
     # tools-2014.md §1.4: observed with the real 0.8.1, load/active/sub empty.
     text = "UNIT\t\tMACHINE\t\t\tACTIVE\tSUB\na.service\t2c1f1a0e...\t\t\t\n"
-    assert health.columns(text) == [
+    assert parse_tabwriter_table(text) == [
         {"unit": "a.service", "machine": "2c1f1a0e...", "active": "", "sub": ""}
     ]
     # An empty cell in the middle: splitting on runs of TABs would shift `running` left.
     text = "UNIT\t\tMACHINE\t\t\tACTIVE\tSUB\na.service\t2c1f1a0e.../127.0.0.1\t\trunning\n"
-    assert health.columns(text)[0] == {
+    assert parse_tabwriter_table(text)[0] == {
         "unit": "a.service", "machine": "2c1f1a0e.../127.0.0.1", "active": "", "sub": "running"
     }  # fmt: skip
 

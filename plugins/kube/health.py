@@ -12,8 +12,9 @@ checks look at both sides:
   as minions, and that no pod has been without a host for longer than a short grace —
   which means no scheduler is running, whatever fleet says.
 
-fleetctl's tables are read by column position (tools-2014.md §1.4: cells can be
-empty, so splitting on runs of TABs shifts the cells after an empty one).
+fleetctl's tables are read by column position with ``kshell.parse_tabwriter_table``
+(tools-2014.md §1.4: cells can be empty, so splitting on runs of TABs shifts the cells
+after an empty one).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from kshell import Check, CommandError
+from kshell import Check, CommandError, parse_tabwriter_table
 
 API = "/api/v1beta1"
 MASTER_UNITS = (
@@ -170,27 +171,6 @@ def master(session) -> tuple[str, str]:
 _LOG_LINE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} ")
 
 
-def columns(text: str) -> list[dict[str, str]]:
-    """A fleetctl table (with its header) as dicts keyed by the lower-cased headers.
-
-    Cells are cut at the header's column starts after ``expandtabs(8)``: fleetctl's
-    tabwriter starts every column on a multiple of 8, and an empty cell is just one
-    more TAB."""
-    lines = [line.expandtabs(8).rstrip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return []
-    header = lines[0]
-    spans = [(m.start(), m.group().lower()) for m in re.finditer(r"\S+", header)]
-    rows = []
-    for line in lines[1:]:
-        row = {}
-        for i, (start, name) in enumerate(spans):
-            end = spans[i + 1][0] if i + 1 < len(spans) else None
-            row[name] = line[start:end].strip()
-        rows.append(row)
-    return rows
-
-
 def _value(cell: str | None) -> str:
     return "" if cell in (None, "-") else cell
 
@@ -243,7 +223,7 @@ def fleet_view(
         res = session.run("fleetctl", [command, "--full"], capture=True, timeout=timeout)
         if res.status != 0:
             raise CommandError(f"cannot read fleet's state: {_fleet_error(res)}", res.status)
-        rows = columns(res.stdout)
+        rows = parse_tabwriter_table(res.stdout)
         if command == "list-machines":
             for r in rows:
                 if _value(r.get("machine")):
