@@ -66,6 +66,9 @@ Failures are one-line :class:`EtcdError` (a ``CommandError``): :class:`EtcdUnrea
 rule for checking any endpoint: an answer ``identify(status, body)`` does not recognise
 is ``wrong`` (a web server, a proxy's 404 page), never healthy. ``http_reason(exc)`` is
 a failed request's short, stable cause (``connection refused``), for one-line errors.
+``http_request(method, url, *, timeout, **kwargs)`` is ``requests.request`` that never
+sends a loopback URL through a proxy (like the Go clients of the pinned tools); it raises
+``requests.RequestException``.
 """
 
 from __future__ import annotations
@@ -408,7 +411,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> st
 # The etcd client loads on first use: most commands never need it.
 _ETCD = {
     "CompareFailed", "Etcd", "EtcdError", "EtcdNode", "EtcdUnreachable", "KeyExists",
-    "NotEtcd", "Probe", "probe_http", "http_reason",
+    "NotEtcd", "Probe", "probe_http", "http_reason", "http_request",
 }  # fmt: skip
 
 
@@ -416,7 +419,8 @@ def __getattr__(name: str) -> object:
     if name in _ETCD:
         from kshell import etcd_v2
 
-        return getattr(etcd_v2, "reason" if name == "http_reason" else name)
+        names = {"http_reason": "reason", "http_request": "request"}
+        return getattr(etcd_v2, names.get(name, name))
     raise AttributeError(f"module 'kshell' has no attribute {name!r}")
 
 
@@ -447,6 +451,7 @@ __all__ = [
     "format_table",
     "parse_tabwriter_table",
     "http_reason",
+    "http_request",
     "write_atomic",
     "probe_http",
     "raw_tool",

@@ -7,12 +7,9 @@ Each call tries the endpoints in order and moves on when one cannot be reached.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
-
-_LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|::1)$")
+from urllib.parse import quote
 
 
 class Unreachable(Exception):
@@ -94,14 +91,13 @@ class Client:
         """GET ``path`` from the first endpoint that answers; returns the response."""
         import requests
 
+        from kshell import http_request
+
         last: Unreachable | None = None
         for base in self.endpoints:
-            host = urlsplit(base).hostname or ""
-            # Like Go's http client (etcdctl), never send loopback through a proxy.
-            proxies = {"http": None, "https": None} if _LOOPBACK.match(host) else None
             try:
-                response = requests.get(
-                    base.rstrip("/") + path, params=params, timeout=self.timeout, proxies=proxies
+                response = http_request(
+                    "GET", base.rstrip("/") + path, params=params, timeout=self.timeout
                 )
             except requests.RequestException as e:
                 last = Unreachable(base, reason(e))

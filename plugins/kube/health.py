@@ -46,36 +46,19 @@ class ApiError(Exception):
         self.status = status
 
 
-def _is_loopback(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def _connection_reason(e: Exception) -> str:
-    text = str(e)
-    for known in ("Connection refused", "Name or service not known", "No route to host",
-                  "Network is unreachable", "Connection reset by peer"):  # fmt: skip
-        if known in text:
-            return known.lower()
-    return "cannot connect"
-
-
 def get(base: str, path: str, timeout: float = 5.0):
     """GET ``base + path``: the ``requests`` response; ApiError when nothing answers (its
     message does not repeat the URL: callers say which server they asked)."""
     import requests
 
-    with requests.Session() as http:
-        # A proxy must not see a loopback URL (the tunnel's end) go out.
-        http.trust_env = not _is_loopback(base)
-        try:
-            return http.get(base.rstrip("/") + path, timeout=timeout)
-        except requests.Timeout:
-            raise ApiError(f"no answer within {timeout:g}s") from None
-        except requests.RequestException as e:
-            raise ApiError(f"no answer: {_connection_reason(e)}") from None
+    from kshell import http_reason, http_request
+
+    try:
+        return http_request("GET", base.rstrip("/") + path, timeout=timeout)
+    except requests.Timeout:
+        raise ApiError(f"no answer within {timeout:g}s") from None
+    except requests.RequestException as e:
+        raise ApiError(f"no answer: {http_reason(e)}") from None
 
 
 def get_json(base: str, path: str, timeout: float = 5.0):
