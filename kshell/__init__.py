@@ -384,6 +384,24 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     write(path, data, mode)
 
 
+def lazy(module: str, name: str, *args: object) -> Callable[..., object]:
+    """A stand-in for ``module.name`` that imports ``module`` on its first call, not at
+    load: a handler, completer or validator whose code (and its heavy imports) stays out
+    of start-up. With ``args``, ``module.name(*args)`` makes the callable (a factory)::
+
+        Command("kube tunnel open", "…", lazy(f"{__package__}.tunnel", "open_tunnel"))
+    """
+
+    def call(*a: object, **kw: object) -> object:
+        import importlib
+
+        target = getattr(importlib.import_module(module), name)
+        return (target(*args) if args else target)(*a, **kw)
+
+    call.__qualname__ = call.__name__ = f"lazy:{module}.{name}"
+    return call
+
+
 def complete_files(prefix: str, suffixes: Sequence[str], meta: str = "file") -> list[Candidate]:
     """A completer's answer for a file argument: directories, and files ending in one of
     ``suffixes`` (``(".json", ".yaml")``), under what was typed; local, never slow."""
@@ -452,6 +470,7 @@ __all__ = [
     "parse_tabwriter_table",
     "http_reason",
     "http_request",
+    "lazy",
     "write_atomic",
     "probe_http",
     "raw_tool",

@@ -531,3 +531,22 @@ def test_a_tool_env_refusal_names_the_plugin(rec):
         "rec run: plugin refuses: refuses.url is not a URL; `context set refuses.url URL`\n"
     )
     assert not log.exists()
+
+
+def test_lazy_imports_its_module_on_the_first_call_only(tmp_path, monkeypatch):
+    import sys
+
+    from kshell import lazy
+
+    (tmp_path / "kshell_lazy_probe.py").write_text(
+        "def greet(session, args):\n    return f'{session} {args}'\n"
+        "def make(word):\n    return lambda session, args: f'{word} {session}'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "kshell_lazy_probe", raising=False)
+    greet = lazy("kshell_lazy_probe", "greet")
+    made = lazy("kshell_lazy_probe", "make", "hello")
+    assert "kshell_lazy_probe" not in sys.modules
+    assert greet("s", "a") == "s a"
+    assert "kshell_lazy_probe" in sys.modules
+    assert made("s", "a") == "hello s"

@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import argparse
 
-from kshell import Command
+from kshell import Command, lazy
 
 DEFAULT_WAIT = 30.0
 
 
 def _handler(name: str, *extra):
-    def run(session, args):
-        from . import handlers
-
-        fn = getattr(handlers, name)
-        return (fn(*extra) if extra else fn)(session, args)
-
-    return run
+    return lazy(f"{__package__}.handlers", name, *extra)
 
 
 def _completer(name: str):
-    def complete(session, prefix: str):
-        from . import complete
-
-        return getattr(complete, name)(session, prefix)
-
-    return complete
+    return lazy(f"{__package__}.complete", name)
 
 
 # -- arguments --

@@ -18,20 +18,14 @@ from __future__ import annotations
 
 import argparse
 
-from kshell import Command, Setting, hookimpl
+from kshell import Command, Setting, hookimpl, lazy
 
 from . import credentials
 from .complete import completer
 
 
 def _lazy(name: str, *args: str):
-    def handler(session, ns):
-        from . import commands
-
-        target = getattr(commands, name)
-        return (target(*args) if args else target)(session, ns)
-
-    return handler
+    return lazy(f"{__package__}.commands", name, *args)
 
 
 def _timeout(value: str) -> str:

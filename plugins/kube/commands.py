@@ -8,28 +8,15 @@ from __future__ import annotations
 import argparse
 import re
 
-from kshell import Command
+from kshell import Command, lazy
 
 
 def _handler(name: str):
-    def run(session, args):
-        from . import handlers
-
-        try:
-            return getattr(handlers, name)(session, args)
-        except handlers.Silent as e:  # already said in one line
-            return e.status
-
-    return run
+    return lazy(f"{__package__}.handlers", name)
 
 
 def _completer(name: str):
-    def complete(session, prefix: str):
-        from . import complete
-
-        return getattr(complete, name)(session, prefix)
-
-    return complete
+    return lazy(f"{__package__}.complete", name)
 
 
 # -- argument types: checked here, so kubecfg never sees what it would silently drop --
@@ -146,15 +133,8 @@ LISTS = (
 
 
 def _lister(kind: str):
-    def run(session, args):
-        from . import handlers
-
-        try:
-            return handlers.list_kind(session, args, kind)
-        except handlers.Silent as e:  # already said in one line
-            return e.status
-
-    return run
+    list_kind = _handler("list_kind")
+    return lambda session, args: list_kind(session, args, kind)
 
 
 def commands() -> list[Command]:

@@ -9,28 +9,13 @@ from __future__ import annotations
 
 import argparse
 
-from kshell import Candidate, Check, Command, Setting
+from kshell import Candidate, Check, Command, Setting, lazy
 
 UNIT_VERSIONS = ("v0.3",)
 
 
 def _lazy(module: str, name: str):
-    def handler(session, args):
-        import importlib
-
-        mod = importlib.import_module(f"{__package__}.{module}")
-        return getattr(mod, name)(session, args)
-
-    return handler
-
-
-def _validator(module: str, name: str):
-    def validate(value: str) -> str:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__package__}.{module}"), name)(value)
-
-    return validate
+    return lazy(f"{__package__}.{module}", name)
 
 
 def _grace(value: str) -> str:
@@ -48,20 +33,20 @@ def settings() -> list[Setting]:
         Setting(
             "kube.tunnel.host",
             "[USER@]HOST[:PORT] of the master for `kube tunnel open` (user core by default)",
-            validate=_validator("tunnel", "validate_target"),
+            validate=_lazy("tunnel", "validate_target"),
         ),
         Setting(
             "kube.tunnel.remote-port", "the API server's port on the master (the tunnel's far end)",
-            default="8080", validate=_validator("tunnel", "validate_port"),
+            default="8080", validate=_lazy("tunnel", "validate_port"),
         ),
         Setting(
             "kube.tunnel.local-port", "the tunnel's local port on 127.0.0.1 (auto: a free one)",
-            default="auto", validate=_validator("tunnel", "validate_local_port"),
+            default="auto", validate=_lazy("tunnel", "validate_local_port"),
         ),
         Setting("kube.tunnel.ssh", "the ssh client the tunnel runs", default="ssh"),
         Setting(
             "kube.node-metadata", "fleet metadata of the Kubernetes machines (kubelet, proxy)",
-            default="role=kubernetes", validate=_validator("units", "metadata"),
+            default="role=kubernetes", validate=_lazy("units", "metadata"),
         ),
         Setting(
             "kube.scheduling-grace",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from kshell import Command, hookimpl
+from kshell import Command, hookimpl, lazy
 
 # Handlers live in .commands and .checks, imported on first use: every plugin's
 # import time is paid at each kshell start, so a plugin module stays this light.
@@ -24,12 +24,7 @@ FORMATS = ("cloud-config", "fleet")
 
 
 def _lazy(name: str):
-    def handler(session, args):
-        from . import commands
-
-        return getattr(commands, name)(session, args)
-
-    return handler
+    return lazy(f"{__package__}.commands", name)
 
 
 def _complete_endpoint(session, prefix: str) -> list[str]:
