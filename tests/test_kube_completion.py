@@ -82,6 +82,18 @@ def test_ids_come_from_the_api_through_the_cache(session, apiserver):
     assert settled(session, "kube get pods/", both) == both
 
 
+def test_ids_of_a_loopback_master_never_go_through_a_proxy(session, apiserver, monkeypatch):
+    # The tunnel's end is on loopback: a proxy from the environment must not see it.
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in ("http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+    monkeypatch.setenv("http_proxy", dead)
+    monkeypatch.setenv("HTTP_PROXY", dead)
+    apiserver.create_pod("hello-pod")
+    assert settled(session, "kube get pods/", ["pods/hello-pod"]) == ["pods/hello-pod"]
+
+
 def test_an_unreachable_master_completes_nothing_and_quickly(home):
     sh = KubeShell(home, {"kube.master": f"http://127.0.0.1:{free_port()}"})
     before = time.monotonic()

@@ -19,9 +19,10 @@ FILE_SUFFIXES = (".json", ".yaml", ".yml")
 
 def fetch_objects(master: str, kind: str, timeout: float = TIMEOUT) -> list[tuple[str, str]]:
     """(id, description) of every object of ``kind`` the API server lists."""
-    import requests  # only in the background refresh, never at start
+    from kshell import http_request  # requests only in the background refresh, never at start
 
-    r = requests.get(f"{master}/api/v1beta1/{kind}", timeout=timeout)
+    # The tunnel's end is on loopback, which must not go through a proxy.
+    r = http_request("GET", f"{master}/api/v1beta1/{kind}", timeout=timeout)
     r.raise_for_status()
     items = r.json().get("items") or []
     found = [(str(item["id"]), describe(kind, item)) for item in items if item.get("id")]
