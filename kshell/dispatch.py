@@ -85,7 +85,7 @@ def one_line(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], text.strip())
 
 
-def _not_text(words: list[str]) -> str | None:
+def not_text(words: list[str]) -> str | None:
     """Why ``words`` cannot be handed to a program, or None: a NUL byte or a lone surrogate."""
     for word in words:
         if "\x00" in word:
@@ -134,7 +134,7 @@ def execute(session: ShellSession, line: str) -> int:
         return EX_USAGE
     if not words:
         return 0
-    problem = _not_text(words)
+    problem = not_text(words)
     if problem:
         session.warn(f"kshell: the line holds {problem}; type it as text")
         return EX_USAGE

@@ -159,7 +159,7 @@ def expand(
 def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.Namespace | None]:
     """Split, look up and parse ``text`` as the dispatcher would, running nothing;
     ValueError says what is wrong (the caller adds the place) when the line cannot run."""
-    from kshell.dispatch import parse_words, split, suggest
+    from kshell.dispatch import not_text, parse_words, split, suggest
     from kshell.table import HelpShown, UsageError
 
     try:
@@ -168,6 +168,9 @@ def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.N
         raise ValueError(f"cannot split the line: {e} (check quotes)") from None
     if not words:
         return None, None
+    problem = not_text(words)
+    if problem:  # the dispatcher's own refusal: a recipe's lines go to invoke, past it
+        raise ValueError(f"the line holds {problem}; type it as text")
     found = table.match(words)
     if found is None:
         hint = suggest(table.all_names(), words)

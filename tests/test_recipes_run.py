@@ -541,3 +541,14 @@ def test_run_and_history_save_complete_recipe_files(home, tmp_path, monkeypatch)
     assert [s.text for s in complete(session, "run rec")] == ["recipes/"]
     assert [s.text for s in complete(session, "run recipes/")] == ["recipes/net.ksh"]
     assert [s.text for s in complete(session, "history save recipes/n")] == ["recipes/net.ksh"]
+
+
+def test_a_nul_byte_in_a_line_is_a_problem_before_anything_runs(cluster, home, recipe):
+    path = recipe('etcd set /first 1\netcd set /k "a\x00b"\n')
+    r = kshell(home, "run", str(path))
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0].startswith(
+        f"kshell run: {path}:2: the line holds a NUL byte (\\x00)"
+    )
+    assert "internal error" not in r.stderr
+    assert keys(cluster.url) == []
