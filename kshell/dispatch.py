@@ -13,7 +13,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from kshell import Command, CommandError
-from kshell.table import HelpShown, UsageError
+from kshell.table import CommandTable, HelpShown, UsageError
 
 if TYPE_CHECKING:
     from kshell.session import ShellSession
@@ -115,6 +115,32 @@ def suggest(names: list[str], words: list[str]) -> list[str]:
     return [name for ratio, name in sorted(scored, reverse=True)[:3] if ratio >= best - 0.1]
 
 
+def no_command(table: CommandTable, words: list[str], otherwise: str = "") -> tuple[str, int]:
+    """Why ``words``, which ``table.match`` finds no command in, cannot run, and the exit
+    status: the one wording for the prompt and the recipe checker. ``otherwise`` ends the
+    message when no close name can be suggested."""
+    hint = suggest(table.all_names(), words)
+    if table.is_group(tuple(words[:1])):
+        subs = ", ".join(sorted(table.children(tuple(words[:1]))))
+        if len(words) == 1:
+            return f"`{words[0]}` needs a subcommand: {subs}", EX_USAGE
+        more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
+        return f"unknown command `{words[0]} {words[1]}`; {more}", EX_NOTFOUND
+    more = f"; did you mean: {', '.join(hint)}?" if hint else otherwise
+    return f"unknown command `{words[0]}`{more}", EX_NOTFOUND
+
+
+def no_subcommand(table: CommandTable, words: list[str], used: int) -> str | None:
+    """For a line that fails to parse: "unknown command" when the command found is a group
+    too and the word after it is no option (``context sett``), else None."""
+    rest = words[used:]
+    if not (table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-")):
+        return None
+    hint = suggest(table.all_names(), words)
+    more = f"; did you mean: {', '.join(hint)}?" if hint else ""
+    return f"unknown command `{' '.join(words[: used + 1])}`{more}"
+
+
 def parse_words(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
     """Flags may come anywhere among the positionals, as users type them."""
     if "--" in words:  # intermixed parsing mishandles `--` before the positionals
@@ -141,18 +167,9 @@ def execute(session: ShellSession, line: str) -> int:
     table = session.host.commands
     found = table.match(words)
     if found is None:
-        hint = suggest(table.all_names(), words)
-        if table.is_group(tuple(words[:1])):
-            subs = ", ".join(sorted(table.children(tuple(words[:1]))))
-            if len(words) == 1:
-                session.warn(one_line(f"kshell: `{words[0]}` needs a subcommand: {subs}"))
-                return EX_USAGE
-            more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
-            session.warn(one_line(f"kshell: unknown command `{words[0]} {words[1]}`; {more}"))
-            return EX_NOTFOUND
-        more = f"; did you mean: {', '.join(hint)}?" if hint else "; type `help` for the list"
-        session.warn(one_line(f"kshell: unknown command `{words[0]}`{more}"))
-        return EX_NOTFOUND
+        message, status = no_command(table, words, "; type `help` for the list")
+        session.warn(one_line(f"kshell: {message}"))
+        return status
     entry, used = found
     cmd = entry.command
     rest = words[used:]
@@ -162,11 +179,9 @@ def execute(session: ShellSession, line: str) -> int:
         try:
             args = parse_words(table.parser(entry), rest)
         except UsageError as e:
-            if table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-"):
-                typed = " ".join(words[: used + 1])
-                hint = suggest(table.all_names(), words)
-                more = f"; did you mean: {', '.join(hint)}?" if hint else ""
-                session.warn(one_line(f"kshell: unknown command `{typed}`{more}"))
+            unknown = no_subcommand(table, words, used)
+            if unknown:
+                session.warn(one_line(f"kshell: {unknown}"))
                 return EX_NOTFOUND
             session.warn(e.usage.rstrip())
             session.warn(one_line(f"{cmd.name}: error: {e.message}"))

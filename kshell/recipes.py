@@ -159,7 +159,7 @@ def expand(
 def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.Namespace | None]:
     """Split, look up and parse ``text`` as the dispatcher would, running nothing;
     ValueError says what is wrong (the caller adds the place) when the line cannot run."""
-    from kshell.dispatch import not_text, parse_words, split, suggest
+    from kshell.dispatch import no_command, no_subcommand, not_text, parse_words, split
     from kshell.table import HelpShown, UsageError
 
     try:
@@ -173,15 +173,7 @@ def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.N
         raise ValueError(f"the line holds {problem}; type it as text")
     found = table.match(words)
     if found is None:
-        hint = suggest(table.all_names(), words)
-        if table.is_group(tuple(words[:1])):
-            subs = ", ".join(sorted(table.children(tuple(words[:1]))))
-            if len(words) == 1:
-                raise ValueError(f"`{words[0]}` needs a subcommand: {subs}")
-            more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
-            raise ValueError(f"unknown command `{words[0]} {words[1]}`; {more}")
-        more = f"; did you mean: {', '.join(hint)}?" if hint else ""
-        raise ValueError(f"unknown command `{words[0]}`{more}")
+        raise ValueError(no_command(table, words)[0])
     entry, used = found
     rest = words[used:]
     if entry.command.passthrough:
@@ -189,8 +181,9 @@ def check_line(table: CommandTable, text: str) -> tuple[Entry | None, argparse.N
     try:
         args = parse_words(table.parser(entry), rest)
     except UsageError as e:
-        if table.is_group(tuple(words[:used])) and rest and not rest[0].startswith("-"):
-            raise ValueError(f"unknown command `{' '.join(words[: used + 1])}`") from None
+        unknown = no_subcommand(table, words, used)
+        if unknown:
+            raise ValueError(unknown) from None
         raise ValueError(f"{entry.command.name}: {e.message} ({e.usage.strip()})") from None
     except HelpShown:
         return entry, None  # `X --help` in a recipe: the dispatcher prints the help
