@@ -120,12 +120,15 @@ def no_command(table: CommandTable, words: list[str], otherwise: str = "") -> tu
     status: the one wording for the prompt and the recipe checker. ``otherwise`` ends the
     message when no close name can be suggested."""
     hint = suggest(table.all_names(), words)
-    if table.is_group(tuple(words[:1])):
-        subs = ", ".join(sorted(table.children(tuple(words[:1]))))
-        if len(words) == 1:
-            return f"`{words[0]}` needs a subcommand: {subs}", EX_USAGE
-        more = f"did you mean: {', '.join(hint)}?" if hint else f"`{words[0]}` has: {subs}"
-        return f"unknown command `{words[0]} {words[1]}`; {more}", EX_NOTFOUND
+    # The deepest group the words name (``kube tunnel`` as well as ``kube``).
+    depth = next((n for n in range(len(words), 0, -1) if table.is_group(tuple(words[:n]))), 0)
+    if depth:
+        group = " ".join(words[:depth])
+        subs = ", ".join(sorted(table.children(tuple(words[:depth]))))
+        if len(words) == depth:
+            return f"`{group}` needs a subcommand: {subs}", EX_USAGE
+        more = f"did you mean: {', '.join(hint)}?" if hint else f"`{group}` has: {subs}"
+        return f"unknown command `{group} {words[depth]}`; {more}", EX_NOTFOUND
     more = f"; did you mean: {', '.join(hint)}?" if hint else otherwise
     return f"unknown command `{words[0]}`{more}", EX_NOTFOUND
 

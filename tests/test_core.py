@@ -216,6 +216,30 @@ def test_group_alone_lists_subcommands(demo):
     assert "add, crash, echo, fail" in err.getvalue()
 
 
+class Nested:
+    @hookimpl
+    def kshell_commands(self, register):
+        for name in ("open", "close"):
+            register(Command(f"deep tunnel {name}", f"{name} it", lambda s, a: 0))
+        register(Command("deep run", "Run", lambda s, a: 0))
+
+
+def test_a_group_inside_a_group_is_named_whole(home):
+    from kshell.recipes import check_line
+
+    session, out, err = make_session([("deep", Nested())])
+    assert execute(session, "deep tunnel") == 2
+    assert err.getvalue() == "kshell: `deep tunnel` needs a subcommand: close, open\n"
+    err.truncate(0), err.seek(0)
+    assert execute(session, "deep tunnel opn x") == 127
+    assert err.getvalue() == (
+        "kshell: unknown command `deep tunnel opn`; did you mean: deep tunnel open?\n"
+    )
+    # a recipe's line is checked with the same words
+    with pytest.raises(ValueError, match=r"^unknown command `deep tunnel opn`; did you mean"):
+        check_line(session.host.commands, "deep tunnel opn x")
+
+
 def test_unclosed_quote_is_one_line(demo):
     session, out, err, _ = demo
     assert execute(session, "demo add 'oops") == 2
