@@ -148,6 +148,10 @@ def test_bad_values_are_refused(home):
     )
     assert "must be a number of seconds" in shell.fails("context set idcf.timeout soon", 2)
     assert "must be more than 0 seconds" in shell.fails("context set idcf.timeout 0", 2)
+    assert "must be more than 0 seconds" in shell.fails("context set idcf.timeout nan", 2)
+    for endless in ("inf", "1e999", "86401"):
+        err = shell.fails(f"context set idcf.timeout {endless}", 2)
+        assert "must be at most 86400 seconds (a day)" in err
     shell.ok("context set idcf.timeout 90.0")
     assert shell.session.context.get("idcf.timeout") == "90"
     write_idcfcloud(home, f"[default]\nregion=us-east\napi_key={API_KEY}\nsecret_key={SECRET_KEY}")

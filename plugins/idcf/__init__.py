@@ -33,8 +33,10 @@ def _timeout(value: str) -> str:
         seconds = float(value)
     except ValueError:
         raise ValueError("must be a number of seconds") from None
-    if seconds <= 0:
+    if not seconds > 0:  # nan too: a job poll compared with nan would never time out
         raise ValueError("must be more than 0 seconds")
+    if not seconds <= 86400:  # also inf and 1e999: a wait with no end
+        raise ValueError("must be at most 86400 seconds (a day)")
     return f"{seconds:g}"
 
 
