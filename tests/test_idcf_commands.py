@@ -392,3 +392,8 @@ def test_a_bad_poll_interval_is_one_line(fake, shell, monkeypatch):
     monkeypatch.setenv("KSHELL_IDCF_POLL_INTERVAL", "soon")
     err = shell.fails("idcf vms", 2)
     assert err == "idcf vms: $KSHELL_IDCF_POLL_INTERVAL='soon' is not a number of seconds"
+    for endless in ("nan", "inf", "3601"):
+        monkeypatch.setenv("KSHELL_IDCF_POLL_INTERVAL", endless)
+        err = shell.fails("idcf vms", 2)
+        expected = f"$KSHELL_IDCF_POLL_INTERVAL='{endless}': poll at least once an hour"
+        assert err == f"idcf vms: {expected}"

@@ -33,6 +33,8 @@ def poll_interval() -> float:
         value = float(raw)
     except ValueError:
         raise CommandError(f"${POLL_ENV}={raw!r} is not a number of seconds", 2) from None
+    if not value <= 3600:  # nan and inf too: time.sleep(nan) raises, sleep(inf) never ends
+        raise CommandError(f"${POLL_ENV}={raw!r}: poll at least once an hour", 2)
     return max(value, 0.0)
 
 
