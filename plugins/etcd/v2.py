@@ -67,13 +67,6 @@ class Node:
         )
 
 
-def reason(exc: BaseException) -> str:
-    """A short, stable reason for a failed request (the core's, shared by every plugin)."""
-    from kshell import http_reason
-
-    return http_reason(exc)
-
-
 def key_path(key: str) -> str:
     """``/v2/keys/<key>`` with the key normalised (leading ``/``, no trailing ``/``)."""
     key = "/" + key.strip("/")
@@ -91,7 +84,7 @@ class Client:
         """GET ``path`` from the first endpoint that answers; returns the response."""
         import requests
 
-        from kshell import http_request
+        from kshell import http_reason, http_request
 
         last: Unreachable | None = None
         for base in self.endpoints:
@@ -100,7 +93,7 @@ class Client:
                     "GET", base.rstrip("/") + path, params=params, timeout=self.timeout
                 )
             except requests.RequestException as e:
-                last = Unreachable(base, reason(e))
+                last = Unreachable(base, http_reason(e))
                 continue
             self.answered = base
             return response
