@@ -22,17 +22,6 @@ import pluggy
 from kshell import Command, CommandError, Setting, Tool, ToolEnv
 from kshell.table import CommandTable
 
-# Errors found while collecting registrations (redone on every collect).
-_COLLECTED = (
-    "kshell_settings failed",
-    "kshell_tools failed",
-    "kshell_commands failed",
-    "setting `",
-    "tool `",
-    "command `",
-    "a command with",
-)
-
 # Core plugins: the shell's own commands, registered before the entry points.
 CORE_PLUGINS = ("kshell.shell_commands", "kshell.bin_commands", "kshell.recipe_commands")
 
@@ -43,11 +32,22 @@ class PluginInfo:
     package: str = ""
     core: bool = False
     hooks: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    """Load-time problems: import, registration, the register hooks, name collisions."""
+    loading: list[str] = field(default_factory=list)
+    """Problems importing or registering the plugin (found once, at load)."""
+    import_failed: bool = False
+    collected: list[str] = field(default_factory=list)
+    """Problems of the last collect of its registrations: a register hook that raised, a
+    name collision (found afresh whenever plugins are collected again)."""
+    failed_hooks: set[str] = field(default_factory=set)
+    """The register hooks (``kshell_settings`` …) that raised in the last collect."""
     failures: dict[str, int] = field(default_factory=dict)
     """Run-time failures (a hook call, a completer) and how often each happened."""
     distribution: str = ""
+
+    @property
+    def errors(self) -> list[str]:
+        """Load-time problems: import, registration, the register hooks, name collisions."""
+        return [*self.loading, *self.collected]
 
     @property
     def version(self) -> str:
@@ -111,7 +111,8 @@ class PluginHost:
             try:
                 module = importlib.import_module(modname)
             except Exception as e:  # reported like any plugin's; the rest of the shell works
-                info.errors.append(f"import failed: {_describe(e)}")
+                info.import_failed = True
+                info.loading.append(f"import failed: {_describe(e)}")
                 self.plugins[info.name] = info
                 continue
             self._register(module, info)
@@ -131,7 +132,8 @@ class PluginHost:
                 from kshell.logfile import log_exception
 
                 log_exception(f"plugin {ep.name}: import", e, self.mask)
-                info.errors.append(f"import failed: {_describe(e)}")
+                info.import_failed = True
+                info.loading.append(f"import failed: {_describe(e)}")
                 self.plugins[ep.name] = info
                 continue
             self._register(plugin, info)
@@ -142,7 +144,7 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=info.name)
         except Exception as e:
-            info.errors.append(f"registration failed: {_describe(e)}")
+            info.loading.append(f"registration failed: {_describe(e)}")
         else:
             info.hooks = sorted(
                 {c.name for c in self.pm.get_hookcallers(plugin) or []}  # type: ignore[union-attr]
@@ -215,7 +217,8 @@ class PluginHost:
         self.tool_owners = {}
         self._setting_owners = {}
         for info in self.plugins.values():  # collected afresh below
-            info.errors = [e for e in info.errors if not e.startswith(_COLLECTED)]
+            info.collected = []
+            info.failed_hooks = set()
 
         for hook, sink in (
             ("kshell_settings", lambda owner: lambda s: self._add_setting(s, owner)),
@@ -230,18 +233,22 @@ class PluginHost:
                     from kshell.logfile import log_exception
 
                     log_exception(f"plugin {impl.plugin_name}: {hook}", e, self.mask)
-                    self.plugins[impl.plugin_name].errors.append(f"{hook} failed: {_describe(e)}")
+                    info = self.plugins[impl.plugin_name]
+                    info.failed_hooks.add(hook)
+                    info.collected.append(f"{hook} failed: {_describe(e)}")
 
     def _add_setting(self, setting: Setting, owner: str) -> None:
         info = self.plugins[owner]
         if setting.name in self.settings:
             other = self._setting_owners[setting.name]
-            info.errors.append(f"setting `{setting.name}` is already provided by {other}; skipped")
+            info.collected.append(
+                f"setting `{setting.name}` is already provided by {other}; skipped"
+            )
             return
         if not _SETTING_KEY.fullmatch(setting.name) or (
             not info.core and setting.name.split(".", 1)[0] != owner
         ):
-            info.errors.append(
+            info.collected.append(
                 f"setting `{setting.name}` must be named `{owner}.NAME` (lowercase); skipped"
             )
             return
@@ -250,7 +257,7 @@ class PluginHost:
 
     def _add_tool(self, tool: Tool, owner: str) -> None:
         if tool.name in self.tools:
-            self.plugins[owner].errors.append(
+            self.plugins[owner].collected.append(
                 f"tool `{tool.name}` is already provided by {self.tool_owners[tool.name]}; skipped"
             )
             return
@@ -260,7 +267,7 @@ class PluginHost:
     def _add_command(self, command: Command, owner: str) -> None:
         problem = self.commands.add(command, owner)
         if problem:
-            self.plugins[owner].errors.append(problem)
+            self.plugins[owner].collected.append(problem)
 
     # -- what plugins offer --------------------------------------------------
 
@@ -277,9 +284,8 @@ class PluginHost:
             # Without its settings (defaults, environment overrides) a plugin's answer
             # could point the tool at the wrong place: refuse rather than guess.
             info = self.plugins.get(plugin)
-            errors = info.errors if info is not None else []
-            broken = [e for e in errors if e.startswith("kshell_settings failed")]
-            if broken:
+            if info is not None and "kshell_settings" in info.failed_hooks:
+                broken = [e for e in info.collected if e.startswith("kshell_settings failed")]
                 raise CommandError(
                     f"plugin {plugin}: {broken[0]}; nothing was run "
                     "(`plugins` shows it; fix or remove that plugin)",
@@ -298,8 +304,9 @@ class PluginHost:
         broken = [
             f"plugin {p.name}: {e}"
             for p in self.plugins.values()
+            if p.import_failed or "kshell_tools" in p.failed_hooks
             for e in p.errors
-            if e.startswith("kshell_tools failed") or e.startswith("import failed")
+            if e.startswith(("kshell_tools failed", "import failed"))
         ]
         if broken:
             raise CommandError(
