@@ -141,7 +141,8 @@ def request(method: str, url: str, *, timeout: float, **kwargs: Any):
     import requests
 
     host = urlsplit(url).hostname or ""
-    proxies = {"http": None, "https": None} if _LOOPBACK.match(host) else None
+    # Every scheme key requests would look up, ALL_PROXY's "all" included.
+    proxies = {"http": None, "https": None, "all": None} if _LOOPBACK.match(host) else None
     return requests.request(method, url, timeout=timeout, proxies=proxies, **kwargs)
 
 

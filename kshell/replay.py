@@ -75,7 +75,7 @@ def _start(recipe: Plan, text: str) -> tuple[int, ...]:
 
 
 def _replay(session: ShellSession, recipe: Plan, steps: list[Step], options: Options) -> int:
-    from kshell.dispatch import execute, invoke
+    from kshell.dispatch import execute, invoke, one_line
 
     prog = options.resume
     failed: list[tuple[Step, int]] = []
@@ -83,7 +83,7 @@ def _replay(session: ShellSession, recipe: Plan, steps: list[Step], options: Opt
     try:
         for step in steps:
             if not options.quiet:
-                session.warn(f"{step.where}: {step.text}")
+                session.warn(one_line(f"{step.where}: {step.text}"))  # a line, printable
             if step.args is None:
                 status = execute(session, step.text)
             else:
@@ -93,22 +93,22 @@ def _replay(session: ShellSession, recipe: Plan, steps: list[Step], options: Opt
             if status != 0:
                 if not options.keep_going:
                     resume = _resume(recipe, step, options)
-                    session.warn(f"{prog}: {_failure(step, status)}; {resume}")
+                    session.warn(one_line(f"{prog}: {_failure(step, status)}; {resume}"))
                     return status
-                session.warn(f"{prog}: {_failure(step, status)}; going on (--keep-going)")
+                session.warn(one_line(f"{prog}: {_failure(step, status)}; going on (--keep-going)"))
                 failed.append((step, status))
             if session.exit_requested:
                 break
     except KeyboardInterrupt:
         where = f"{step.where} (`{step.text}`)" if step else "before the first line"
         again = f"; {_resume(recipe, step, options, 'resume')}" if step else ""
-        session.warn(f"{prog}: interrupted at {where}{again}")
+        session.warn(one_line(f"{prog}: interrupted at {where}{again}"))
         return EX_INTERRUPTED
     if failed:
-        session.warn(
+        session.warn(one_line(
             f"{prog}: {len(failed)} line{'s' if len(failed) != 1 else ''} failed: "
             + "; ".join(f"{s.where} `{s.text}` (status {st})" for s, st in failed)
-        )
+        ))  # fmt: skip
         return failed[0][1]
     return 0
 

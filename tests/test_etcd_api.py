@@ -258,3 +258,13 @@ def test_etcd_without_the_v2_api_is_told_apart_from_not_etcd(home, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_loopback_never_goes_through_a_proxy_of_any_variable(home, etcd, monkeypatch):
+    # A proxy on a closed port: a request that went through it would fail.
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    Etcd(etcd.url).set("/proxied", "no")
+    assert Etcd(etcd.url).get("/proxied") == "no"

@@ -552,3 +552,10 @@ def test_a_nul_byte_in_a_line_is_a_problem_before_anything_runs(cluster, home, r
     )
     assert "internal error" not in r.stderr
     assert keys(cluster.url) == []
+
+
+def test_the_echo_of_a_line_is_one_printable_line(home, recipe):
+    # a recipe line carrying a terminal escape (ESC, from a copied text) is echoed escaped
+    path = recipe('help "\x1b[2Jx"\n')
+    r = kshell(home, "run", str(path))
+    assert f"{path}:1: help " in r.stderr and "\x1b" not in r.stderr
