@@ -58,13 +58,11 @@ LATE = "bb805b88aa334455667788990011aabb"  # 10.1.1.27: a kubernetes machine not
 class Shell:
     """kube and fleet plugins; ``run(line)`` → (status, stdout, stderr)."""
 
-    def __init__(self, home, settings: dict[str, str]) -> None:
+    def __init__(self, home, settings: dict[str, str], fleetctl: str | None = FLEETCTL) -> None:
         cfg = home / "config" / "config.yaml"
         cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(yaml.safe_dump({
-            "contexts": {"default": settings},
-            "binaries": {"kubecfg": kubecfg_binary(), "fleetctl": FLEETCTL},
-        }))  # fmt: skip
+        binaries = {"kubecfg": kubecfg_binary()} | ({"fleetctl": fleetctl} if fleetctl else {})
+        cfg.write_text(yaml.safe_dump({"contexts": {"default": settings}, "binaries": binaries}))
         self.out, self.err = io.StringIO(), io.StringIO()
         host = PluginHost().load(only="kube,fleet")
         self.session = open_session(host=host, out=self.out, err=self.err)
@@ -216,6 +214,15 @@ def test_fleet_unreachable_is_one_check(shell, etcd, monkeypatch):
     assert found["fleet units"].detail.startswith("cannot read fleet's state:")
     assert "\n" not in found["fleet units"].detail
     assert found["API server"].status == "ok"  # the API's side is still checked
+    assert found["fleet units"].fix == "context set fleet.endpoint URL (or fleet.tunnel HOST)"
+
+
+def test_fleetctl_missing_is_a_warning_whose_fix_installs_it(home, apiserver):
+    shell = Shell(home, {"kube.master": apiserver.url}, fleetctl=None)
+    found = shell.checks()
+    assert found["fleet units"].status == "warn"
+    assert found["fleet units"].detail == "not read: fleetctl 0.8.1 is not installed"
+    assert found["fleet units"].fix == "bin install fleetctl"
 
 
 # -- the API's side ----------------------------------------------------------------------------
