@@ -513,7 +513,7 @@ def test_unreachable_endpoint_is_one_bounded_line(etcd, home, workdir):
     status, _, err = sh.run("fleet start hello.service")
     assert status == 1 and len(err.splitlines()) == 1 and url in err
     status, out, _ = sh.run("doctor")
-    assert f"[FAIL] fleet: etcd: etcd at {url} did not answer" in out
+    assert f"[FAIL] fleet: etcd: etcd at {url} did not answer: connection refused\n" in out
     assert "fix: context set fleet.endpoint URL" in out
 
 
