@@ -108,6 +108,8 @@ def _change_context(session: ShellSession, name: str, change) -> None:
     config = session.config
     if config.session_only(name):
         change(config.session_contexts[name])
+        if session.dry_run:  # marked `(dry run)` like a change to the file's contexts
+            session._dry_changed = True
         if session.context.name == name:
             session.context = ActiveContext(name, config.contexts[name], session.host.settings)
         return
