@@ -23,7 +23,12 @@ def _help(session: ShellSession, args: argparse.Namespace) -> int:
             if entry.command.passthrough:
                 session.echo(f"{entry.command.name} ARGS...  {entry.command.help}")
             else:
+                from kshell.dispatch import subcommands
+
                 session.echo(table.parser(entry).format_help().rstrip())
+                more = subcommands(table, tuple(args.command))
+                if more:
+                    session.echo(more)
             return 0
         children = table.children(tuple(args.command))
         if not children:
