@@ -223,6 +223,8 @@ def test_fleetctl_missing_is_a_warning_whose_fix_installs_it(home, apiserver):
     assert found["fleet units"].status == "warn"
     assert found["fleet units"].detail == "not read: fleetctl 0.8.1 is not installed"
     assert found["fleet units"].fix == "bin install fleetctl"
+    status, out, _ = shell.run("status")
+    assert out.count("fleetctl 0.8.1 is not installed") == 1, out  # said once, not by kube too
 
 
 # -- the API's side ----------------------------------------------------------------------------

@@ -511,7 +511,8 @@ def status(session) -> list[str]:
     try:
         view = fleet_view(session, timeout=10.0)
     except CommandError as e:
-        lines.append(e.message)
+        if e.status != 127:  # a missing fleetctl: `status` itself names it, with the fix
+            lines.append(e.message)
         return lines
     parts = []
     for unit in MASTER_UNITS:
