@@ -367,7 +367,9 @@ def test_dry_run_waits_for_nothing(apiserver, etcd, home):
     sh = Shell(home, {"kube.master": "http://127.0.0.1:1"})
     sh.session.dry_run = True
     status, out, _ = sh.run("kube wait minions 3 --timeout 100")
-    assert status == 0 and out.strip() == "+ kube wait minions"
+    assert status == 0 and out.strip() == "+ wait up to 100s for 3 minion(s) to be registered"
+    status, out, _ = sh.run("kube wait pod redis-master-2 --timeout 300")
+    assert status == 0 and out.strip() == "+ wait up to 300s for pod redis-master-2 to be Running"
 
 
 def test_the_tunnel_target_completes_to_the_apiserver_machine(shell, etcd, tmp_path):
