@@ -169,6 +169,9 @@ def execute(session: ShellSession, line: str) -> int:
         return EX_USAGE
     table = session.host.commands
     found = table.match(words)
+    if found is None and words[-1] in ("-h", "--help") and table.children(tuple(words[:-1])):
+        # `kube --help`, `kube tunnel -h`: a group has no parser of its own; list it.
+        return execute(session, shlex.join(["help", *words[:-1]]))
     if found is None:
         message, status = no_command(table, words, "; type `help` for the list")
         session.warn(one_line(f"kshell: {message}"))
@@ -191,8 +194,20 @@ def execute(session: ShellSession, line: str) -> int:
             return EX_USAGE
         except HelpShown:
             session.echo(table.parser(entry).format_help().rstrip())
+            more = subcommands(table, tuple(words[:used]))
+            if more:
+                session.echo(more)
             return 0
     return invoke(session, cmd, args)
+
+
+def subcommands(table, prefix: tuple[str, ...]) -> str:
+    """For a command that is also a group (``context``, ``history``), the commands under
+    it, as its help ends; "" for any other."""
+    from kshell import format_table
+
+    rows = [(f"{' '.join(prefix)} {w}", h) for w, h in sorted(table.children(prefix).items())]
+    return "\n" + format_table(["COMMAND", "DESCRIPTION"], rows) if rows else ""
 
 
 def invoke(session: ShellSession, cmd: Command, args: argparse.Namespace) -> int:

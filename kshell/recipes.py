@@ -133,8 +133,9 @@ def logical_lines(text: str) -> Iterator[tuple[int, str | None]]:
 def expand(
     text: str, variables: Mapping[str, str], builtin: Mapping[str, str] | None = None
 ) -> tuple[str, list[str]]:
-    """``text`` with ``${NAME}`` replaced; and the names that are not set anywhere.
-    ``builtin`` (``RECIPE_DIR``) comes first: it is the reading file's own."""
+    """``text`` with ``${NAME}`` replaced; and the names that are not set anywhere, each
+    once (a line naming it twice is one problem). ``builtin`` (``RECIPE_DIR``) comes first:
+    it is the reading file's own."""
     missing: list[str] = []
 
     def sub(m: re.Match[str]) -> str:
@@ -147,7 +148,8 @@ def expand(
             return os.environ[name]
         if default is not None:
             return default
-        missing.append(name)
+        if name not in missing:
+            missing.append(name)
         return m.group(0)
 
     return _VAR.sub(sub, text), missing

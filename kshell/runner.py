@@ -27,6 +27,14 @@ EX_NOT_EXECUTABLE = 126
 EX_NOT_FOUND = 127
 
 
+def _no_answer(name: str, timeout: float) -> str:
+    """What a tool stopped for its timeout did wrong, and where to look next."""
+    return (
+        f"{name}: no answer after {timeout:g}s; stopped it "
+        f"(`env {name}` shows where it looked, `doctor` checks it)"
+    )
+
+
 class ToolMissing(CommandError):
     """A pinned tool that is neither installed, configured, nor on PATH (and was not
     installed now): ``status`` and ``doctor`` report it as a finding, with its fix."""
@@ -253,7 +261,7 @@ class Runner:
                 if timer is not None:
                     timer.cancel()
             if expired.is_set():
-                session.warn(f"{name}: no answer after {timeout:g}s; stopped it")
+                session.warn(_no_answer(name, timeout))
                 return result(EX_TIMEOUT)
             status = proc.exit_code
         except KeyboardInterrupt:
@@ -291,7 +299,7 @@ class Runner:
             status = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             _stop_popen(proc)
-            self.session.warn(f"{name}: no answer after {timeout:g}s; stopped it")
+            self.session.warn(_no_answer(name, timeout))
             return ToolResult(EX_TIMEOUT, argv=argv)
         except KeyboardInterrupt:
             _stop_popen(proc)

@@ -23,7 +23,12 @@ def _help(session: ShellSession, args: argparse.Namespace) -> int:
             if entry.command.passthrough:
                 session.echo(f"{entry.command.name} ARGS...  {entry.command.help}")
             else:
+                from kshell.dispatch import subcommands
+
                 session.echo(table.parser(entry).format_help().rstrip())
+                more = subcommands(table, tuple(args.command))
+                if more:
+                    session.echo(more)
             return 0
         children = table.children(tuple(args.command))
         if not children:
@@ -108,6 +113,8 @@ def _change_context(session: ShellSession, name: str, change) -> None:
     config = session.config
     if config.session_only(name):
         change(config.session_contexts[name])
+        if session.dry_run:  # marked `(dry run)` like a change to the file's contexts
+            session._dry_changed = True
         if session.context.name == name:
             session.context = ActiveContext(name, config.contexts[name], session.host.settings)
         return

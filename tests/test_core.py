@@ -198,6 +198,20 @@ def test_help_flag_is_status_0(demo, capsys):
     assert "--mode" in out.getvalue()
 
 
+def test_a_group_takes_help_flags_and_a_command_that_is_a_group_lists_its_own(demo):
+    session, out, err, _ = demo
+    # README: `CMD --help` shows a command's arguments; for a group, what it holds.
+    for line in ("demo --help", "demo -h"):
+        assert execute(session, line) == 0, err.getvalue()
+        assert "demo add" in out.getvalue() and err.getvalue() == ""
+        out.truncate(0), out.seek(0)
+    # `context` runs alone and has `context set` under it: its help names them.
+    for line in ("context --help", "help context"):
+        assert execute(session, line) == 0
+        assert "usage: context" in out.getvalue() and "context set" in out.getvalue(), line
+        out.truncate(0), out.seek(0)
+
+
 def test_unknown_command_suggests(demo):
     session, out, err, _ = demo
     assert execute(session, "demo ad 1 2") == 127

@@ -377,6 +377,15 @@ def test_a_dry_run_checks_arguments_and_sends_nothing_that_changes(fake, shell, 
     assert fake.log == []
 
 
+def test_a_dry_run_without_an_endpoint_stops_where_a_real_run_would(fake, shell, home):
+    # Writes said "would deploy" without keys, then the first read failed, lines later.
+    (home / ".idcfrc").unlink()
+    shell.session.dry_run = True
+    for line in ("idcf deploy e --template x --offering o", "idcf destroy web", "idcf vms"):
+        assert shell.fails(line, 78).endswith("or $IDCF_COMPUTE_HOST"), line
+    assert fake.log == []
+
+
 def test_a_template_by_id_and_a_key_pair_by_fingerprint(fake, shell, home):
     shell.ok(f"idcf keypair register op {home / 'op.pub'}")
     tpl = fake.templates[2]

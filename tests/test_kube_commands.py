@@ -311,7 +311,10 @@ def test_an_api_server_that_never_answers_is_given_up_on(home, monkeypatch):
         before = time.monotonic()
         status, _, err = sh.run("kube pods")
     assert status == 124 and time.monotonic() - before < 10
-    assert one_line_error(err) == "kubecfg: no answer after 1.5s; stopped it"
+    assert one_line_error(err) == (
+        "kubecfg: no answer after 1.5s; stopped it "
+        "(`env kubecfg` shows where it looked, `doctor` checks it)"
+    )
 
 
 # -- replication controllers --------------------------------------------------------------

@@ -59,13 +59,11 @@ LATE = "bb805b88aa334455667788990011aabb"  # 10.1.1.27: a kubernetes machine not
 class Shell:
     """kube and fleet plugins; ``run(line)`` → (status, stdout, stderr)."""
 
-    def __init__(self, home, settings: dict[str, str]) -> None:
+    def __init__(self, home, settings: dict[str, str], fleetctl: str | None = FLEETCTL) -> None:
         cfg = home / "config" / "config.yaml"
         cfg.parent.mkdir(parents=True, exist_ok=True)
-        cfg.write_text(yaml.safe_dump({
-            "contexts": {"default": settings},
-            "binaries": {"kubecfg": kubecfg_binary(), "fleetctl": FLEETCTL},
-        }))  # fmt: skip
+        binaries = {"kubecfg": kubecfg_binary()} | ({"fleetctl": fleetctl} if fleetctl else {})
+        cfg.write_text(yaml.safe_dump({"contexts": {"default": settings}, "binaries": binaries}))
         self.out, self.err = io.StringIO(), io.StringIO()
         host = PluginHost().load(only="kube,fleet")
         self.session = open_session(host=host, out=self.out, err=self.err)
@@ -217,6 +215,17 @@ def test_fleet_unreachable_is_one_check(shell, etcd, monkeypatch):
     assert found["fleet units"].detail.startswith("cannot read fleet's state:")
     assert "\n" not in found["fleet units"].detail
     assert found["API server"].status == "ok"  # the API's side is still checked
+    assert found["fleet units"].fix == "context set fleet.endpoint URL (or fleet.tunnel HOST)"
+
+
+def test_fleetctl_missing_is_a_warning_whose_fix_installs_it(home, apiserver):
+    shell = Shell(home, {"kube.master": apiserver.url}, fleetctl=None)
+    found = shell.checks()
+    assert found["fleet units"].status == "warn"
+    assert found["fleet units"].detail == "not read: fleetctl 0.8.1 is not installed"
+    assert found["fleet units"].fix == "bin install fleetctl"
+    status, out, _ = shell.run("status")
+    assert out.count("fleetctl 0.8.1 is not installed") == 1, out  # said once, not by kube too
 
 
 # -- the API's side ----------------------------------------------------------------------------
@@ -359,7 +368,9 @@ def test_dry_run_waits_for_nothing(apiserver, etcd, home):
     sh = Shell(home, {"kube.master": "http://127.0.0.1:1"})
     sh.session.dry_run = True
     status, out, _ = sh.run("kube wait minions 3 --timeout 100")
-    assert status == 0 and out.strip() == "+ kube wait minions"
+    assert status == 0 and out.strip() == "+ wait up to 100s for 3 minion(s) to be registered"
+    status, out, _ = sh.run("kube wait pod redis-master-2 --timeout 300")
+    assert status == 0 and out.strip() == "+ wait up to 300s for pod redis-master-2 to be Running"
 
 
 def test_the_tunnel_target_completes_to_the_apiserver_machine(shell, etcd, tmp_path):

@@ -69,6 +69,15 @@ def test_var_flag_and_unset_variable(home, recipe):
     assert r.returncode == 0 and "added context staging" in r.stdout
 
 
+def test_unset_variable_named_twice_on_a_line_is_one_problem(home, recipe):
+    # seed-context.ksh names ${ETCD} twice on one line: one problem, said once.
+    path = recipe("context add x --set etcd.endpoint=${ETCD} --set fleet.endpoint=${ETCD}\n")
+    r = run(home, str(path), "--dry-run")
+    assert r.returncode == 2
+    assert r.stderr.count("${ETCD} is not set") == 1, r.stderr
+    assert "(nothing was run)" in r.stderr
+
+
 def test_include_relative_and_cycles(home, recipe):
     recipe("context add from-include\n", name="part.ksh")
     main = recipe("include part.ksh\ncontext list\n")

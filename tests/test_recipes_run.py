@@ -447,6 +447,18 @@ def test_run_at_the_prompt_forgets_the_dry_runs_config(cluster, home, recipe):
     assert err.getvalue().splitlines()[-1] == f"{path}:3: etcd set /x 1"
 
 
+def test_a_dry_run_marks_a_change_to_the_sandbox_context_too(home, recipe):
+    # The sandbox's context lives in memory; its dry-run change is still a dry run's.
+    out, err = io.StringIO(), io.StringIO()
+    session = open_session(out=out, err=err)
+    session.config.add_session_context("sandbox", {"etcd.endpoint": "http://127.0.0.1:9"})
+    session.use("sandbox")
+    path = recipe("context set kube.master http://10.9.9.9:8080\n")
+    assert execute(session, f"run {path} --dry-run") == 0
+    assert "(dry run) sandbox: kube.master = http://10.9.9.9:8080" in out.getvalue()
+    assert session.context.get("kube.master") != "http://10.9.9.9:8080"
+
+
 # -- history save ---------------------------------------------------------------------------
 
 

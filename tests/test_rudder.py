@@ -626,6 +626,8 @@ def test_checks_and_status_without_config_or_etcd(shell, home):
     status, out, _ = s.run("doctor")
     rudder = [line for line in out.splitlines() if line.startswith("[FAIL] rudder")]
     assert len(rudder) == 1 and "unreachable" in rudder[0]
+    # The fix is a command that works when pasted: no backticks around it.
+    assert "       fix: context set etcd.endpoint URL\n" in out
     status, out, _ = s.run("status")
     assert "rudder: cannot read /coreos.com/network/config: etcd at" in out
 

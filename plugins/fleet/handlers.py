@@ -128,7 +128,10 @@ def state_change(name: str):
                 continue  # fleetctl refused it and said why (e.g. stop of an inactive unit)
             line = f"{tables.shown(unit)}: desired {f.desired or '-'}, current {f.state or '-'}"
             if f.desired == wanted:
-                line += f" (no agent reported {wanted} within {args.timeout:g}s)"
+                line += (
+                    f" (no agent reported {wanted} within {args.timeout:g}s; "
+                    "`fleet machines` lists the agents, --timeout S waits longer)"
+                )
             report.append(line)
         # fleetctl's "Error waiting for units: timed out …" is what the per-unit lines
         # say better (or no longer true: the unit got there after fleetctl gave up).

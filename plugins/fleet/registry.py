@@ -48,8 +48,12 @@ def get(endpoint: str, key: str, *, recursive: bool = False, timeout: float = 2.
             return None
         raise RegistryError(f"etcd at {endpoint} answered HTTP {e.code}") from e
     except (OSError, ValueError) as e:
+        from kshell import http_reason
+
+        # kshell's short reason (`connection refused`), not urllib's `[Errno 111] ...`.
         reason = getattr(e, "reason", None) or e
-        raise RegistryError(f"etcd at {endpoint} did not answer: {reason}") from e
+        why = http_reason(reason) if isinstance(reason, BaseException) else str(reason)
+        raise RegistryError(f"etcd at {endpoint} did not answer: {why}") from e
 
 
 def _etcd_answer(endpoint: str, status: int, body: bytes) -> dict:

@@ -72,8 +72,11 @@ def _wait(session: Session, api: Client, jobid: str, what: str, doing: str) -> d
 
 
 def _dry(session: Session, what: str) -> bool:
-    """Recipes' ``--dry-run``: say what would be asked of the API, and ask nothing."""
+    """Recipes' ``--dry-run``: say what would be asked of the API, and ask nothing.
+    Endpoint and keys are resolved first (a local read): a real run would stop here
+    without them, and reads (``idcf vms``) already do, so the dry run says it here too."""
     if session.dry_run:
+        credentials.resolve(session.context)
         session.echo(f"dry run: would {what} (nothing sent to the API)")
     return session.dry_run
 

@@ -416,8 +416,13 @@ def checks(session, wait: bool = True) -> list[Check]:
     try:
         view = fleet_view(session)
     except CommandError as e:
-        out.append(Check("fleet units", "fail", e.message,
-                         "check fleet's endpoint: `fleet machines`, `env fleetctl`"))  # fmt: skip
+        if e.status == 127:  # fleetctl missing: fleet's own check warns; the fix is the same
+            out.append(Check("fleet units", "warn", f"not read: {e.message.split(':')[0]}",
+                             "bin install fleetctl"))  # fmt: skip
+        else:
+            # A fix is a command to paste, as the fleet plugin's own check gives.
+            out.append(Check("fleet units", "fail", e.message,
+                             "context set fleet.endpoint URL (or fleet.tunnel HOST)"))  # fmt: skip
     else:
         out += fleet_checks(session, view)
     url, shown = master(session)
@@ -469,7 +474,8 @@ def status(session) -> list[str]:
     try:
         view = fleet_view(session, timeout=10.0)
     except CommandError as e:
-        lines.append(e.message)
+        if e.status != 127:  # a missing fleetctl: `status` itself names it, with the fix
+            lines.append(e.message)
         return lines
     parts = []
     for unit in MASTER_UNITS:

@@ -8,6 +8,7 @@ requests and subprocesses) load on first use.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from kshell import Candidate, Check, Command, Setting, lazy
 
@@ -137,12 +138,13 @@ def _wait_pod_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, metavar="S", help="default 120")
 
 
-def _dry(what: str, handler):
-    """In a dry run, say what would be waited for and contact nothing."""
+def _dry(what: str | Callable[[argparse.Namespace], str], handler):
+    """In a dry run, say what would be waited for (from the line's arguments, like
+    ``fleet wait``'s ``+ wait for …``) and contact nothing."""
 
     def run(session, args):
         if session.dry_run:
-            session.echo(f"+ {what}")
+            session.echo(f"+ {what if isinstance(what, str) else what(args)}")
             return 0
         return handler(session, args)
 
@@ -174,12 +176,14 @@ def commands() -> list[Command]:
         ),
         Command(
             "kube wait minions", "Wait until N minions are registered",
-            _dry("kube wait minions", _lazy("waits", "wait_minions")),
+            _dry(lambda a: f"wait up to {a.timeout:g}s for {a.count} minion(s) to be registered",
+                 _lazy("waits", "wait_minions")),
             arguments=_wait_minions_args, read_only=True,
         ),
         Command(
             "kube wait pod", "Wait until a pod reaches a state",
-            _dry("kube wait pod", _lazy("waits", "wait_pod")),
+            _dry(lambda a: f"wait up to {a.timeout:g}s for pod {a.id} to be {a.state}",
+                 _lazy("waits", "wait_pod")),
             arguments=_wait_pod_args, read_only=True,
         ),
     ]  # fmt: skip

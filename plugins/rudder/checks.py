@@ -45,7 +45,7 @@ def checks(session: Session) -> list[Check]:
     try:
         raw = etcd.get(CONFIG_KEY)
     except CommandError as e:
-        return [Check("network config", "fail", e.message, "`context set etcd.endpoint URL`")]
+        return [Check("network config", "fail", e.message, "context set etcd.endpoint URL")]
     if raw is None:
         return [Check("network config", "fail", f"{CONFIG_KEY} is missing", CREATE_HINT)]
     out: list[Check] = []
@@ -68,7 +68,7 @@ def checks(session: Session) -> list[Check]:
         leases = read_leases(etcd)
         hosts = machines(etcd, machines_key(session))
     except CommandError as e:
-        out.append(Check("leases", "fail", e.message, "`etcd health` tells what is wrong"))
+        out.append(Check("leases", "fail", e.message, "etcd health"))
         return out
     out += _lease_checks(cfg, leases, hosts)
     if cfg is not None:
