@@ -2,8 +2,9 @@
 made by a Python script through sh, and by a bash script, against a real etcd.
 
 Budget (issue 9): kshell run <= 1.15 x the Python + sh script. The bash ratio is printed
-for scale. Runs are interleaved (the order rotates) so a load change hits all three;
-median and range are printed. This is a benchmark, not a test: nothing asserts.
+for scale. Runs are interleaved (the order rotates) so a load change hits all three; the
+median and the range of the runs are printed, with etcdctl 0.4.6 from ../shared/real-tools
+when present. This is a benchmark, not a test: nothing asserts.
 
 Run: .venv/bin/python bench/replay.py [--lines 1000] [--runs 5]
 """
@@ -11,18 +12,31 @@ Run: .venv/bin/python bench/replay.py [--lines 1000] [--runs 5]
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
-import statistics
-import subprocess
+import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-from common import PYTHON, env_for, home_with, report
+from common import (
+    PYTHON,
+    budget,
+    env_for,
+    etcd_binary,
+    footer,
+    header,
+    home_with,
+    interleaved,
+    kshell_argv,
+    median,
+    ms,
+    per_run,
+    pinned_etcdctl,
+    report,
+    run_argv,
+)
 
-from kshell.sandbox import EtcdServer, find_etcd
+from kshell.sandbox import EtcdServer
 
 SH_SCRIPT = """\
 import os, sys
@@ -35,29 +49,16 @@ for i in range(int(sys.argv[3])):
 """
 
 
-def _run(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
-def _spread(samples: list[float]) -> str:
-    return (
-        f"median {statistics.median(samples):.2f} s  "
-        f"(range {min(samples):.2f}-{max(samples):.2f} s, n={len(samples)})"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
     opts = parser.parse_args()
     n = opts.lines
-    etcd_bin = find_etcd()
-    etcdctl = str(Path(etcd_bin).with_name("etcdctl"))
+    etcdctl = pinned_etcdctl()
+    header(__doc__.splitlines()[0], opts.runs, 1, {"etcdctl": etcdctl})
     work = Path(tempfile.mkdtemp(prefix="kshell-bench-replay-"))
-    with EtcdServer(etcd_bin) as etcd:
+    with EtcdServer(etcd_binary()) as etcd:
         home = home_with(
             f"contexts:\n  default:\n    etcd.endpoint: {etcd.url}\n"
             f"binaries:\n  etcdctl: {etcdctl}\n"
@@ -75,43 +76,30 @@ def main() -> None:
             + "".join(f"{quoted} set -- /bench/k{i} v{i} >/dev/null\n" for i in range(n))
         )
         variants = {
-            "kshell run": [PYTHON, "-m", "kshell", "run", str(recipe)],
+            "kshell run": [*kshell_argv(), "run", str(recipe)],
             "python + sh": [PYTHON, str(script), etcdctl, etcd.url, str(n)],
             "bash": ["bash", str(bash)],
         }
-        # Check once that each one really writes the keys.
-        for name, argv in variants.items():
-            _run(argv, env)
+        for name, argv in variants.items():  # once: each one really writes the keys
+            run_argv(argv, env)
             with urllib.request.urlopen(f"{etcd.url}/v2/keys/bench/k{n - 1}") as r:
                 assert f'"value":"v{n - 1}"' in r.read().decode(), name
-        times: dict[str, list[float]] = {name: [] for name in variants}
-        ratios: dict[str, list[float]] = {"sh": [], "bash": []}
-        names = list(variants)
-        for run in range(opts.runs):
-            order = names[run % 3 :] + names[: run % 3]
-            took = {name: _run(variants[name], env) for name in order}
-            for name, seconds in took.items():
-                times[name].append(seconds)
-            ratios["sh"].append(took["kshell run"] / took["python + sh"])
-            ratios["bash"].append(took["kshell run"] / took["bash"])
-    sh_median = statistics.median(ratios["sh"])
-    rows = [(name, _spread(samples)) for name, samples in times.items()]
-    rows += [
-        ("per line, kshell run", f"{statistics.median(times['kshell run']) / n * 1000:.1f} ms"),
-        (
-            "kshell run / python + sh",
-            f"{sh_median:.3f} (range {min(ratios['sh']):.3f}-{max(ratios['sh']):.3f}); "
-            f"budget <= 1.15: {'met' if sh_median <= 1.15 else 'NOT met'}",
-        ),
-        (
-            "kshell run / bash",
-            f"{statistics.median(ratios['bash']):.3f} "
-            f"(range {min(ratios['bash']):.3f}-{max(ratios['bash']):.3f})",
-        ),
-        ("load average", " ".join(f"{x:.2f}" for x in os.getloadavg())),
-    ]
-    print(f"{n} `etcd set` lines, {opts.runs} interleaved runs each")
-    report(rows)
+        cases = {name: (lambda argv=argv: run_argv(argv, env)) for name, argv in variants.items()}
+        runs = interleaved(cases, opts.runs, 1)
+    kshell, through_sh, bash_runs = runs["kshell run"], runs["python + sh"], runs["bash"]
+    report([
+        (f"kshell run, {n} lines", ms(kshell, "kshell run")),
+        ("python + sh, the same calls", ms(through_sh, "python + sh")),
+        ("bash, the same calls", ms(bash_runs, "bash")),
+        ("per line, kshell run", f"{median(kshell) / n * 1000:.1f} ms"),
+        ("kshell run / bash", f"{median(kshell) / median(bash_runs):.2f}x"),
+    ])  # fmt: skip
+    footer()
+    ok = budget(
+        f"replay, kshell run ({n} `etcd set` lines) / the same calls from python through sh",
+        1.15, "x", per_run(kshell, through_sh, lambda a, b: a / b),
+    )  # fmt: skip
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -210,3 +210,12 @@ def test_an_open_file_is_one_line_for_every_command(home):
         err = shell.fails(line, 78)
         assert err.endswith(f"run: chmod 600 {path}")
     shell.assert_no_keys()
+
+
+def test_the_plugins_own_copies_of_the_regions_and_host_variable_agree():
+    # __init__ keeps them so that loading the plugin does not import .credentials
+    import kshell_plugins.idcf as idcf
+    from kshell_plugins.idcf import credentials
+
+    assert (idcf.REGIONS, idcf.ENV_HOST) == (credentials.REGIONS, credentials.ENV_HOST)
+    assert credentials.DEFAULT_PROFILE == "default"

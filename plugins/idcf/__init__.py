@@ -20,8 +20,15 @@ import argparse
 
 from kshell import Command, Setting, hookimpl, lazy
 
-from . import credentials
 from .complete import completer
+
+# The credentials module (dataclasses, regexes) loads on first use, not at every start.
+REGIONS = ("jp-east", "jp-east-2", "jp-east-3", "jp-west")
+ENV_HOST = "IDCF_COMPUTE_HOST"
+
+
+def _check(name: str):
+    return lazy(f"{__package__}.credentials", name)
 
 
 def _lazy(name: str, *args: str):
@@ -43,21 +50,21 @@ def _timeout(value: str) -> str:
 @hookimpl
 def kshell_settings(register) -> None:
     register(Setting(
-        "idcf.region", f"IDCF Cloud region: {', '.join(credentials.REGIONS)}",
-        validate=credentials.validate_region, choices=credentials.REGIONS,
+        "idcf.region", f"IDCF Cloud region: {', '.join(REGIONS)}",
+        validate=_check("validate_region"), choices=REGIONS,
     ))  # fmt: skip
     register(Setting(
         "idcf.endpoint", "compute API URL (instead of a region), e.g. "
         "https://compute.jp-east.idcfcloud.com/client/api",
-        validate=credentials.validate_endpoint, env=credentials.ENV_HOST,
+        validate=_check("validate_endpoint"), env=ENV_HOST,
     ))  # fmt: skip
     register(Setting(
         "idcf.config", "credentials file (default ~/.idcfrc, then ~/.idcfcloud/config.ini)",
-        validate=credentials.validate_config_path,
+        validate=_check("validate_config_path"),
     ))  # fmt: skip
     register(Setting(
         "idcf.profile", "profile of ~/.idcfcloud/config.ini (over [default])",
-        default=credentials.DEFAULT_PROFILE, validate=credentials.validate_profile,
+        default="default", validate=_check("validate_profile"),
     ))  # fmt: skip
     register(Setting("idcf.zone", "zone used when a command gets no --zone (name or id)"))
     register(Setting(
