@@ -86,11 +86,22 @@ class HookResult:
 _SETTING_KEY = re.compile(r"[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+")
 
 
+class _Manager(pluggy.PluginManager):
+    """Looks at ``kshell_*`` names only, as pytest's manager looks at ``pytest_*``: pluggy
+    otherwise inspects every name in every plugin module (getattr_static on each, a few ms
+    at each start for the builtin plugins alone). Every hook is named ``kshell_*``."""
+
+    def parse_hookimpl_opts(self, plugin: object, name: str):  # type: ignore[override]
+        if not name.startswith("kshell_"):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 class PluginHost:
     def __init__(self) -> None:
         from kshell import hookspecs
 
-        self.pm = pluggy.PluginManager("kshell")
+        self.pm = _Manager("kshell")
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self.commands = CommandTable()
