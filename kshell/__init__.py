@@ -105,7 +105,8 @@ T = TypeVar("T")
 
 
 class CommandError(Exception):
-    """A failure reported to the user as one line, with an exit status."""
+    """A failure reported to the user as one line, with an exit status. An empty message
+    prints nothing (the line was said already, e.g. by the runner): only the status is left."""
 
     def __init__(self, message: str, status: int = 1) -> None:
         super().__init__(message)

@@ -13,14 +13,6 @@ from kshell import CommandError, ToolResult
 from . import failures, kinds, manifests
 from .master import master_url
 
-
-class Silent(CommandError):
-    """A failure already reported in one line (by the runner): only the status is left."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__("", status)
-
-
 TIMEOUT = 60.0
 """Seconds one kubecfg call may take: v0.3's HTTP client has no timeout of its own, so an
 API server that accepts and never answers would hang it forever."""
@@ -41,7 +33,7 @@ def kubecfg(session, args: list[str], what: str, bounded: bool = True) -> ToolRe
         raise CommandError(f"{what}: interrupted", 130)
     if res.status == 124:
         # the runner has said "kubecfg: no answer after Ns; stopped it": one line is enough
-        raise Silent(124)
+        raise CommandError("", 124)
     message = failures.fatal_message(res.stderr)
     if message is None:
         lines = [x for x in res.stderr.splitlines() if x.strip()]
