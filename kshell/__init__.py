@@ -403,6 +403,21 @@ def lazy(module: str, name: str, *args: object) -> Callable[..., object]:
     return call
 
 
+def is_loopback(url: str) -> bool:
+    """True when ``url``'s host is this machine (127.x, ::1, localhost): an endpoint that,
+    written into a unit or a cloud-config, would point each node at itself."""
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url if "://" in url else f"//{url}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def complete_files(prefix: str, suffixes: Sequence[str], meta: str = "file") -> list[Candidate]:
     """A completer's answer for a file argument: directories, and files ending in one of
     ``suffixes`` (``(".json", ".yaml")``), under what was typed; local, never slow."""
@@ -470,6 +485,7 @@ __all__ = [
     "format_table",
     "parse_tabwriter_table",
     "http_reason",
+    "is_loopback",
     "http_request",
     "lazy",
     "write_atomic",

@@ -550,3 +550,13 @@ def test_lazy_imports_its_module_on_the_first_call_only(tmp_path, monkeypatch):
     assert greet("s", "a") == "s a"
     assert "kshell_lazy_probe" in sys.modules
     assert made("s", "a") == "hello s"
+
+
+def test_is_loopback_knows_this_machine_in_every_spelling():
+    from kshell import is_loopback
+
+    for url in ("http://127.0.0.1:4001", "http://127.1.2.3:4001", "http://[::1]:4001",
+                "http://localhost:4001", "127.0.0.1:4001"):  # fmt: skip
+        assert is_loopback(url), url
+    for url in ("http://10.1.1.245:4001", "http://etcd.example:4001", "not a url", ""):
+        assert not is_loopback(url), url

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kshell import CommandError, write_atomic
+from kshell import is_loopback as kshell_is_loopback
 
 DOWNLOADS = {"v0.3": "http://storage.googleapis.com/kubernetes"}
 """Where each Kubernetes version's single binaries were fetched from by the units. The
@@ -207,16 +208,8 @@ def render(
 
 
 def is_loopback(etcd: str) -> bool:
-    from ipaddress import ip_address
-
-    for url in etcd.split(","):
-        host = urlsplit(url).hostname or ""
-        try:
-            if host == "localhost" or ip_address(host).is_loopback:
-                return True
-        except ValueError:
-            continue
-    return False
+    """True when any endpoint of a comma list is this machine."""
+    return any(kshell_is_loopback(url) for url in etcd.split(","))
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from kshell import is_loopback as kshell_is_loopback
+
 RUDDER_BINARY_URL = "https://storage.googleapis.com/rudder/rudder"
 
 DEFAULT_METADATA = "role=kubernetes"
@@ -48,15 +50,7 @@ def normalise_endpoint(value: str) -> str:
 
 def is_loopback(etcd: str) -> bool:
     """True for 127.x, ::1 and localhost: on a node that is the node itself."""
-    from ipaddress import ip_address
-
-    host = urlsplit(etcd).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return kshell_is_loopback(etcd)
 
 
 def rudder_unit(etcd: str) -> str:
